@@ -1,0 +1,53 @@
+// Every bound flashstock enforces, named in one place (TigerBeetle's
+// constants.zig). Each has a why; relationships between them are asserted.
+#ifndef FLASHSTOCK_LIMITS_H_
+#define FLASHSTOCK_LIMITS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+namespace flashstock {
+
+// The unit of false sharing. 64 bytes is the x86-64 line; 128 would also cover
+// the adjacent-line prefetcher (folly/lang/Align.h). We chose 64 by measurement:
+// bench/false_sharing_benchmark.cc shows neighbouring 64-byte cells run as fast
+// as 128-byte ones on this machine, and half the memory per SKU is kept.
+// Not std::hardware_destructive_interference_size: g++ 12 warns on it in a
+// header (fatal under -Werror) and clang 14 lacks it.
+inline constexpr std::size_t kCacheLineSize = 64;
+
+// SKU names are byte strings of 1..64 bytes: long enough for any real SKU code
+// (GS1 GTIN-14 plus a variant suffix), short enough to store inline.
+inline constexpr std::size_t kNameBytesMin = 1;
+inline constexpr std::size_t kNameBytesMax = 64;
+
+// A catalog's capacity is fixed at construction. Handles are 32-bit indices,
+// so the hard ceiling is 2^31 (one bit spare); 16M SKUs is the largest catalog
+// we test and document (64 B cell + name + index ~ 150 B each: ~2.4 GiB).
+inline constexpr std::uint32_t kSkusMaxDefault = 1u << 20;
+inline constexpr std::uint32_t kSkusMaxLimit = 1u << 24;
+
+// Quantities moved by one operation are in [1, kQuantityMax]. Levels live in
+// [floor, INT64_MAX] and floors in [kFloorMin, 0]. With quantity > 0 and
+// floor <= 0, `floor + quantity` can never overflow, which is the comparison
+// the take path uses; `level - quantity` is only computed once it is known to
+// stay >= floor. Restock refuses results above INT64_MAX.
+inline constexpr std::int64_t kQuantityMax = std::numeric_limits<std::int64_t>::max();
+inline constexpr std::int64_t kLevelMax = std::numeric_limits<std::int64_t>::max();
+inline constexpr std::int64_t kFloorMin = std::numeric_limits<std::int64_t>::min();
+
+// Number of catalog shards: a power of two, chosen from the high bits of the
+// name's hash. 256 keeps each shard's map small (a define copies nothing, but
+// its writer lock is per shard) and costs ~2 KiB of headers per shard pair.
+inline constexpr std::size_t kCatalogShards = 256;
+static_assert((kCatalogShards & (kCatalogShards - 1)) == 0, "shard count is a power of two");
+
+// Threads that may read the catalog by name at the same time, each with its
+// own reader slot (one cache line). A thread claims a slot on its first
+// by-name call and frees it when it exits.
+inline constexpr std::size_t kReaderThreadsMax = 1024;
+
+}  // namespace flashstock
+
+#endif  // FLASHSTOCK_LIMITS_H_

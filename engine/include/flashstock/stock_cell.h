@@ -1,0 +1,144 @@
+// One SKU's counter, alone on its own cache line.
+//
+// A take touches exactly one shared line: this one. The counter never goes
+// below the floor: every decrement is a compare-and-swap that re-checks the
+// floor against the value it replaces.
+//
+// Memory ordering: every access is relaxed. `on_hand_` publishes no other
+// memory (the journal hand-off gets its ordering from its queue, and handles
+// reach other threads through the catalog's own release/acquire), and a
+// successful CAS acts on the latest value in on_hand_'s modification order,
+// so two takers can never both take the last unit. `floor_` is read in the
+// same loop iteration as the CAS it guards; see SetFloor for what that means.
+#ifndef FLASHSTOCK_STOCK_CELL_H_
+#define FLASHSTOCK_STOCK_CELL_H_
+
+#include <atomic>
+#include <cassert>
+#include <cstdint>
+
+#include "flashstock/limits.h"
+
+namespace flashstock {
+
+class alignas(kCacheLineSize) StockCell {
+ public:
+  struct Change {
+    bool ok;
+    std::int64_t available;  // after the change if ok, else the level seen
+  };
+  struct Partial {
+    std::int64_t taken;      // in [0, quantity]
+    std::int64_t available;  // after the take
+  };
+
+  StockCell() = default;
+  StockCell(const StockCell&) = delete;
+  StockCell& operator=(const StockCell&) = delete;
+
+  // Sets the initial level and floor before the cell is published to other
+  // threads (the catalog publishes it with a release store).
+  // REQUIRES: kFloorMin <= floor <= 0, floor <= level.
+  void Init(std::int64_t level, std::int64_t floor) {
+    assert(floor <= 0);
+    assert(level >= floor);
+    on_hand_.store(level, std::memory_order_relaxed);
+    floor_.store(floor, std::memory_order_relaxed);
+  }
+
+  // All or nothing: takes `quantity` units unless that would leave the level
+  // below the floor. REQUIRES: 0 < quantity <= kQuantityMax.
+  Change TryTake(std::int64_t quantity) {
+    assert(quantity > 0);
+    std::int64_t seen = on_hand_.load(std::memory_order_relaxed);
+    while (true) {
+      const std::int64_t floor = floor_.load(std::memory_order_relaxed);
+      // floor <= 0 < quantity: floor + quantity cannot overflow, and once
+      // seen >= floor + quantity, seen - quantity >= floor cannot either.
+      if (seen < floor + quantity) return {false, seen};
+      // Relaxed: see the class comment. A failed CAS reloads `seen` and
+      // means another thread made progress, so the loop is lock-free.
+      if (on_hand_.compare_exchange_weak(seen, seen - quantity, std::memory_order_relaxed,
+                                         std::memory_order_relaxed)) {
+        return {true, seen - quantity};
+      }
+    }
+  }
+
+  // Partial fill: takes min(quantity, level - floor), possibly 0.
+  // REQUIRES: 0 < quantity <= kQuantityMax.
+  Partial TakeUpTo(std::int64_t quantity) {
+    assert(quantity > 0);
+    std::int64_t seen = on_hand_.load(std::memory_order_relaxed);
+    while (true) {
+      const std::int64_t floor = floor_.load(std::memory_order_relaxed);
+      if (seen <= floor) return {0, seen};
+      // seen - floor can exceed INT64_MAX (seen near max, floor near min);
+      // in uint64 it is exact because the true value is below 2^64.
+      const std::uint64_t headroom =
+          static_cast<std::uint64_t>(seen) - static_cast<std::uint64_t>(floor);
+      const std::int64_t take = headroom < static_cast<std::uint64_t>(quantity)
+                                    ? static_cast<std::int64_t>(headroom)
+                                    : quantity;
+      // Relaxed: as in TryTake.
+      if (on_hand_.compare_exchange_weak(seen, seen - take, std::memory_order_relaxed,
+                                         std::memory_order_relaxed)) {
+        return {take, seen - take};
+      }
+    }
+  }
+
+  // Adds `quantity` unless the level would pass kLevelMax.
+  // REQUIRES: 0 < quantity <= kQuantityMax.
+  Change Restock(std::int64_t quantity) {
+    assert(quantity > 0);
+    std::int64_t seen = on_hand_.load(std::memory_order_relaxed);
+    while (true) {
+      // quantity > 0, so kLevelMax - quantity does not overflow.
+      if (seen > kLevelMax - quantity) return {false, seen};
+      // Relaxed: as in TryTake. A CAS, not fetch_add, so overflow is refused
+      // rather than wrapped.
+      if (on_hand_.compare_exchange_weak(seen, seen + quantity, std::memory_order_relaxed,
+                                         std::memory_order_relaxed)) {
+        return {true, seen + quantity};
+      }
+    }
+  }
+
+  // Unconditional add used by replay and by giving back a rolled-back take;
+  // the caller guarantees the result is in range (it undoes a take, or replays
+  // a journal whose every record was range-checked when it was accepted).
+  std::int64_t Add(std::int64_t delta) {
+    // Relaxed: as in TryTake; fetch_add is one RMW on the latest value.
+    return on_hand_.fetch_add(delta, std::memory_order_relaxed) + delta;
+  }
+
+  // The level now. Relaxed: a snapshot of one counter, ordering nothing else.
+  std::int64_t Level() const { return on_hand_.load(std::memory_order_relaxed); }
+  std::int64_t Floor() const { return floor_.load(std::memory_order_relaxed); }
+
+  // Changes the floor. Takes that load the floor after this store use the new
+  // one; a take already past its floor load completes against the floor in
+  // force at that instant (it is ordered before this call). No take can ever
+  // leave the level below the floor it read, and no data race is possible.
+  // Lowering the floor below the level, or raising it above (which only stops
+  // further takes until restocked), are both allowed.
+  // REQUIRES: kFloorMin <= floor <= 0.
+  void SetFloor(std::int64_t floor) {
+    assert(floor <= 0);
+    // Relaxed: the floor publishes nothing; readers act on the value alone.
+    floor_.store(floor, std::memory_order_relaxed);
+  }
+
+ private:
+  std::atomic<std::int64_t> on_hand_{0};
+  std::atomic<std::int64_t> floor_{0};
+};
+
+static_assert(sizeof(StockCell) == kCacheLineSize, "one cell per line: no false sharing");
+static_assert(alignof(StockCell) == kCacheLineSize, "cells start on a line boundary");
+static_assert(std::atomic<std::int64_t>::is_always_lock_free, "the counter must be a plain atomic");
+
+}  // namespace flashstock
+
+#endif  // FLASHSTOCK_STOCK_CELL_H_

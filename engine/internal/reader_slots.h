@@ -1,0 +1,72 @@
+// Per-thread read indicators, so readers of the catalog's name index write
+// only their own cache line (a left-right scheme; no shared reader count).
+//
+// A reader brackets its read with Enter()/Leave() on its own slot; a writer
+// that has just switched readers to the other copy calls WaitForReaders() and
+// may then mutate the copy nobody can still be reading.
+//
+// Memory ordering: Enter's store and the reader's following load of the
+// active index are seq_cst, as are the writer's store of the active index and
+// its loads of the slots. Both sides are a store followed by a load of another
+// location (Dekker): only the single total order of seq_cst forbids the
+// outcome where the reader reads the old copy while the writer sees it absent.
+// Leave is a release store, paired with the writer's acquire load in
+// WaitForReaders, so the reader's map reads happen before the writer's later
+// mutation of that copy.
+#ifndef FLASHSTOCK_INTERNAL_READER_SLOTS_H_
+#define FLASHSTOCK_INTERNAL_READER_SLOTS_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "flashstock/limits.h"
+
+namespace flashstock::internal {
+
+class ReaderSlots {
+ public:
+  struct alignas(kCacheLineSize) Slot {
+    // Odd while its thread is inside a read section.
+    std::atomic<std::uint64_t> sequence{0};
+    std::atomic<bool> claimed{false};
+  };
+  static_assert(sizeof(Slot) == kCacheLineSize, "one slot per line");
+
+  // The process-wide registry (all catalogs share it; writers are rare).
+  static ReaderSlots& Instance();
+
+  // The calling thread's slot, claimed on first use and released when the
+  // thread exits. nullptr when all kReaderThreadsMax slots are taken; the
+  // caller then reads under the writers' mutex instead.
+  static Slot* ThisThreadSlot();
+
+  static void Enter(Slot* slot) {
+    const std::uint64_t s = slot->sequence.load(std::memory_order_relaxed);  // own slot
+    // seq_cst: see the file comment (store then load of the active index).
+    slot->sequence.store(s + 1, std::memory_order_seq_cst);
+  }
+  static void Leave(Slot* slot) {
+    const std::uint64_t s = slot->sequence.load(std::memory_order_relaxed);  // own slot
+    // Release: pairs with the acquire load in WaitForReaders.
+    slot->sequence.store(s + 1, std::memory_order_release);
+  }
+
+  // Returns once every thread that was inside a read section when it was
+  // called has left it. REQUIRES: the caller has already published (seq_cst)
+  // the switch that new readers will see.
+  void WaitForReaders();
+
+ private:
+  friend struct SlotLease;
+  Slot* Claim();
+  void Release(Slot* slot);
+
+  Slot slots_[kReaderThreadsMax];
+  // Slots [0, used_) have ever been claimed; writers scan only those.
+  std::atomic<std::size_t> used_{0};
+};
+
+}  // namespace flashstock::internal
+
+#endif  // FLASHSTOCK_INTERNAL_READER_SLOTS_H_

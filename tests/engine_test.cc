@@ -1,0 +1,119 @@
+#include "flashstock/engine.h"
+
+#include <limits>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace flashstock {
+namespace {
+
+constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+
+class EngineTest : public ::testing::Test {
+ protected:
+  Engine engine_{EngineOptions{.skus_max = 16}};
+};
+
+TEST_F(EngineTest, TakeByHandleAndByName) {
+  ASSERT_EQ(engine_.Define("tee", 10).outcome, Outcome::kOk);
+  SkuHandle tee = *engine_.Resolve("tee");
+  StockResult r = engine_.Take(tee, 4);
+  EXPECT_EQ(r.outcome, Outcome::kOk);
+  EXPECT_EQ(r.available, 6);
+  r = engine_.Take("tee", 6);
+  EXPECT_EQ(r.outcome, Outcome::kOk);
+  EXPECT_EQ(r.available, 0);
+  r = engine_.Take(tee, 1);
+  EXPECT_EQ(r.outcome, Outcome::kInsufficient);
+  EXPECT_EQ(r.available, 0);
+  EXPECT_EQ(engine_.Name(tee), "tee");
+}
+
+TEST_F(EngineTest, InvalidQuantitiesChangeNothing) {
+  ASSERT_EQ(engine_.Define("tee", 10).outcome, Outcome::kOk);
+  SkuHandle tee = *engine_.Resolve("tee");
+  for (std::int64_t q : {std::int64_t{0}, std::int64_t{-1}, kMin}) {
+    EXPECT_EQ(engine_.Take(tee, q).outcome, Outcome::kInvalidQuantity) << q;
+    EXPECT_EQ(engine_.TakeUpTo(tee, q).outcome, Outcome::kInvalidQuantity) << q;
+    EXPECT_EQ(engine_.Restock(tee, q).outcome, Outcome::kInvalidQuantity) << q;
+    EXPECT_EQ(engine_.Take("tee", q).outcome, Outcome::kInvalidQuantity) << q;
+  }
+  EXPECT_EQ(engine_.Level(tee).available, 10);
+}
+
+TEST_F(EngineTest, RestockOverflowIsRefused) {
+  ASSERT_EQ(engine_.Define("tee", kMax - 5).outcome, Outcome::kOk);
+  EXPECT_EQ(engine_.Restock("tee", 6).outcome, Outcome::kInvalidQuantity);
+  EXPECT_EQ(engine_.Restock("tee", kMax).outcome, Outcome::kInvalidQuantity);
+  EXPECT_EQ(engine_.Level("tee").available, kMax - 5);
+  StockResult r = engine_.Restock("tee", 5);
+  EXPECT_EQ(r.outcome, Outcome::kOk);
+  EXPECT_EQ(r.available, kMax);
+}
+
+TEST_F(EngineTest, TakeUpTo) {
+  ASSERT_EQ(engine_.Define("tee", 3).outcome, Outcome::kOk);
+  StockResult r = engine_.TakeUpTo("tee", 5);
+  EXPECT_EQ(r.outcome, Outcome::kOk);
+  EXPECT_EQ(r.taken, 3);
+  EXPECT_EQ(r.available, 0);
+  r = engine_.TakeUpTo("tee", 5);
+  EXPECT_EQ(r.outcome, Outcome::kOk);
+  EXPECT_EQ(r.taken, 0);
+}
+
+TEST_F(EngineTest, UnknownSkusAndHandles) {
+  EXPECT_EQ(engine_.Take("ghost", 1).outcome, Outcome::kUnknownSku);
+  EXPECT_EQ(engine_.Level("ghost").outcome, Outcome::kUnknownSku);
+  EXPECT_EQ(engine_.Restock("ghost", 1).outcome, Outcome::kUnknownSku);
+  EXPECT_EQ(engine_.Resolve("ghost"), std::nullopt);
+  EXPECT_EQ(engine_.Take(SkuHandle{0}, 1).outcome, Outcome::kUnknownSku);
+  EXPECT_EQ(engine_.Take(SkuHandle{999}, 1).outcome, Outcome::kUnknownSku);
+  EXPECT_EQ(engine_.Level(SkuHandle{15}).outcome, Outcome::kUnknownSku);
+  EXPECT_EQ(engine_.Floor(SkuHandle{3}), std::nullopt);
+}
+
+TEST_F(EngineTest, InvalidNames) {
+  EXPECT_EQ(engine_.Define("", 1).outcome, Outcome::kInvalidName);
+  EXPECT_EQ(engine_.Take("", 1).outcome, Outcome::kInvalidName);
+  EXPECT_EQ(engine_.Take(std::string(kNameBytesMax + 1, 'x'), 1).outcome, Outcome::kInvalidName);
+  EXPECT_EQ(engine_.Define(std::string(kNameBytesMax, 'x'), 1).outcome, Outcome::kOk);
+  EXPECT_EQ(engine_.sku_count(), 1u);
+}
+
+TEST_F(EngineTest, FloorsAndBackorders) {
+  ASSERT_EQ(engine_.Define("pre", 0, -3).outcome, Outcome::kOk);
+  EXPECT_EQ(engine_.Take("pre", 2).available, -2);
+  EXPECT_EQ(engine_.Take("pre", 2).outcome, Outcome::kInsufficient);
+  EXPECT_EQ(engine_.SetFloor("pre", 1).outcome, Outcome::kInvalidQuantity);
+  EXPECT_EQ(*engine_.Floor(*engine_.Resolve("pre")), -3);
+  EXPECT_EQ(engine_.SetFloor("pre", -10).outcome, Outcome::kOk);
+  EXPECT_EQ(engine_.Take("pre", 8).available, -10);
+  EXPECT_EQ(engine_.Define("bad", 0, 1).outcome, Outcome::kInvalidQuantity);
+  EXPECT_EQ(engine_.Define("bad", -1).outcome, Outcome::kInvalidQuantity);
+}
+
+TEST_F(EngineTest, DefineEdges) {
+  EXPECT_EQ(engine_.Define("a", 1).outcome, Outcome::kOk);
+  EXPECT_EQ(engine_.Define("a", 1).outcome, Outcome::kAlreadyDefined);
+  for (int i = 1; i < 16; ++i) {
+    ASSERT_EQ(engine_.Define("s" + std::to_string(i), 1).outcome, Outcome::kOk);
+  }
+  EXPECT_EQ(engine_.Define("overflow", 1).outcome, Outcome::kCatalogFull);
+  EXPECT_EQ(engine_.sku_count(), 16u);
+  EXPECT_EQ(engine_.skus_max(), 16u);
+}
+
+TEST(OutcomeTest, EveryOutcomeHasACode) {
+  EXPECT_EQ(OutcomeCode(Outcome::kInsufficient), "INSUFFICIENT");
+  EXPECT_EQ(OutcomeCode(Outcome::kUnknownSku), "UNKNOWN_SKU");
+  EXPECT_EQ(OutcomeCode(Outcome::kInvalidQuantity), "INVALID_QUANTITY");
+  EXPECT_EQ(OutcomeCode(Outcome::kInvalidName), "INVALID_NAME");
+  EXPECT_EQ(OutcomeCode(Outcome::kAlreadyDefined), "ALREADY_DEFINED");
+  EXPECT_EQ(OutcomeCode(Outcome::kCatalogFull), "CATALOG_FULL");
+}
+
+}  // namespace
+}  // namespace flashstock

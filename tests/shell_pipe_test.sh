@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Drives the real `flashstock shell` binary through a pipe, good and malformed
+# input, and checks every answer line.
+set -euo pipefail
+bin=${FLASHSTOCK_BIN:?}
+long=$(head -c 10000 /dev/zero | tr '\0' 'x')
+actual=$(printf '%s\n' \
+  'DEFINE tee 5' '' '# a comment' 'take tee 2' 'TAKE tee 9' 'TAKEUPTO tee 9' \
+  'RESTOCK tee 4' 'LEVEL tee' 'TAKE ghost 1' 'TAKE tee -1' 'TAKE tee x' \
+  "TAKE $long 1" 'NOPE' 'LEVEL tee' | "$bin" shell --skus-max 2)
+expected='OK 5
+OK 3
+ERR INSUFFICIENT 3
+OK 3 0
+OK 4
+OK 4
+ERR UNKNOWN_SKU no SKU named '"'"'ghost'"'"'
+ERR INVALID_QUANTITY quantity -1 refused (must be > 0 and keep the level <= INT64_MAX; floors <= 0)
+ERR BAD_COMMAND '"'"'x'"'"' is not an integer in the int64 range
+ERR BAD_COMMAND line longer than 4096 bytes
+ERR BAD_COMMAND unknown verb '"'"'NOPE'"'"'
+OK 4'
+if [[ "$actual" != "$expected" ]]; then
+  diff <(echo "$expected") <(echo "$actual") || true
+  echo "shell_pipe_test: FAILED"
+  exit 1
+fi
+# Answers are flushed per command: a coprocess sees each answer before sending the next line.
+coproc SHELL_PROC { "$bin" shell; }
+echo 'DEFINE a 1' >&"${SHELL_PROC[1]}"
+read -r -t 10 line <&"${SHELL_PROC[0]}"
+[[ "$line" == "OK 1" ]] || { echo "no flushed answer: '$line'"; exit 1; }
+echo 'TAKE a 1' >&"${SHELL_PROC[1]}"
+read -r -t 10 line <&"${SHELL_PROC[0]}"
+[[ "$line" == "OK 0" ]] || { echo "no flushed answer: '$line'"; exit 1; }
+exec {SHELL_PROC[1]}>&-
+wait
+"$bin" --help | grep -q 'shell' || { echo "--help lacks the shell command"; exit 1; }
+"$bin" shell --help | grep -q 'TAKEUPTO' || { echo "shell --help lacks the verbs"; exit 1; }
+if "$bin" bogus 2>/dev/null; then echo "unknown command accepted"; exit 1; fi
+echo "shell_pipe_test: passed"
