@@ -9,8 +9,11 @@
 #include <cstdint>
 #include <limits>
 #include <mutex>
+#include <optional>
+#include <shared_mutex>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "benchmark/benchmark.h"
 #include "flashstock/engine.h"
 
@@ -85,6 +88,37 @@ void BM_RawCasLoop(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_RawCasLoop)->UseRealTime()->Threads(1)->Threads(2);
+
+// The read path alone: two threads resolving the same name. If a lookup wrote
+// shared memory (a reader count), 2 threads would not scale past 1.
+void BM_ResolveHot(benchmark::State& state) {
+  flashstock::Engine& engine = SharedEngine();
+  for (auto _ : state) {
+    std::optional<flashstock::SkuHandle> sku = engine.Resolve("hot");
+    benchmark::DoNotOptimize(sku);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ResolveHot)->UseRealTime()->Threads(1)->Threads(2);
+
+// For contrast: the same lookup behind a reader-writer lock, whose reader
+// count is one shared line every lookup writes.
+void BM_SharedMutexLookup(benchmark::State& state) {
+  static std::shared_mutex mu;
+  static const absl::flat_hash_map<std::string, int> map = [] {
+    absl::flat_hash_map<std::string, int> m;
+    for (int i = 0; i < 8; ++i) m["sku-" + std::to_string(i)] = i;
+    m["hot"] = 8;
+    return m;
+  }();
+  const std::string key = "hot";
+  for (auto _ : state) {
+    std::shared_lock<std::shared_mutex> lock(mu);
+    benchmark::DoNotOptimize(map.find(key));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SharedMutexLookup)->UseRealTime()->Threads(1)->Threads(2);
 
 // A raw fetch_sub with no floor check: faster, but it can oversell. Shown for
 // reference only.

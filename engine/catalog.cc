@@ -49,7 +49,7 @@ std::optional<std::uint32_t> Catalog::Find(std::string_view name) const {
   const Shard& shard = ShardFor(key.hash);
   internal::ReaderSlots::Slot* slot = internal::ReaderSlots::ThisThreadSlot();
   if (slot == nullptr) {  // more live reader threads than slots: read under the lock
-    absl::MutexLock lock(&define_mu_);
+    std::lock_guard<std::mutex> lock(define_mu_);
     return FindIn(shard.copies[shard.active.load(std::memory_order_relaxed)], key);
   }
   internal::ReaderSlots::Enter(slot);
@@ -67,7 +67,7 @@ Catalog::Defined Catalog::Define(std::string_view name, std::int64_t level, std:
   const HashedName key = Hash(name);
   Shard& shard = ShardFor(key.hash);
 
-  absl::MutexLock lock(&define_mu_);
+  std::lock_guard<std::mutex> lock(define_mu_);
   // Only defines write `active`, and we hold the define lock: relaxed.
   const int active = shard.active.load(std::memory_order_relaxed);
   if (FindIn(shard.copies[active], key).has_value()) return {Outcome::kAlreadyDefined, 0};

@@ -9,6 +9,7 @@
 
 #include "flashstock/catalog.h"
 #include "gtest/gtest.h"
+#include "internal/reader_slots.h"
 
 namespace flashstock {
 namespace {
@@ -65,6 +66,48 @@ TEST(CatalogStressTest, LookupsDuringDefinesSeeWholeSkus) {
     EXPECT_EQ(catalog.cell(*index).Level(), i);
   }
   EXPECT_GT(found.load(), 0);
+}
+
+}  // namespace
+}  // namespace flashstock
+
+namespace flashstock {
+namespace {
+
+TEST(CatalogStressTest, MoreReaderThreadsThanSlotsFallBackToTheLock) {
+  // kReaderThreadsMax + 8 threads alive at once, each looking names up: the
+  // last ones get no reader slot and must still find every SKU (under the
+  // define lock), while a definer keeps adding SKUs.
+  constexpr int kThreads = static_cast<int>(kReaderThreadsMax) + 8;
+  Catalog catalog(64);
+  ASSERT_EQ(catalog.Define("base", 7, 0).outcome, Outcome::kOk);
+  std::atomic<int> misses{0};
+  std::atomic<int> slotless{0};
+  std::latch all_alive(kThreads + 1);
+  std::latch done(1);
+  std::vector<std::thread> threads;
+  threads.reserve(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      // Claim a slot (or learn there is none) before everyone is alive.
+      if (!catalog.Find("base").has_value()) misses.fetch_add(1, std::memory_order_relaxed);
+      if (internal::ReaderSlots::ThisThreadSlot() == nullptr) {
+        slotless.fetch_add(1, std::memory_order_relaxed);
+      }
+      all_alive.arrive_and_wait();
+      if (!catalog.Find("base").has_value()) misses.fetch_add(1, std::memory_order_relaxed);
+      done.wait();
+    });
+  }
+  all_alive.arrive_and_wait();
+  for (int i = 0; i < 32; ++i) {
+    ASSERT_EQ(catalog.Define("late-" + std::to_string(i), i, 0).outcome, Outcome::kOk);
+  }
+  done.count_down();
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(misses.load(), 0);
+  EXPECT_GE(slotless.load(), 8);  // the fallback path really ran
+  EXPECT_EQ(catalog.Find("late-31"), 32u);  // "base" is index 0
 }
 
 }  // namespace

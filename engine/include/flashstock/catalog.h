@@ -23,11 +23,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string_view>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/synchronization/mutex.h"
 #include "flashstock/limits.h"
 #include "flashstock/outcome.h"
 #include "flashstock/stock_cell.h"
@@ -119,7 +119,9 @@ class Catalog {
   std::atomic<std::uint32_t> size_{0};
   // Serialises defines; also the fallback read lock for a thread that could
   // not get a reader slot (more than kReaderThreadsMax live readers).
-  mutable absl::Mutex define_mu_;
+  // std::mutex, not absl::Mutex: Debian's libabsl is not built for
+  // ThreadSanitizer, which then cannot see absl::Mutex's ordering.
+  mutable std::mutex define_mu_;
 };
 
 }  // namespace flashstock
