@@ -93,11 +93,12 @@ void PrintTable(std::FILE* out, const std::vector<RowResult>& rows,
     }
     const std::string oversold = std::to_string(r.check.oversold_units) +
                                  (r.check.verdict == Verdict::kInfo ? "*" : "");
-    std::fprintf(out, "%-17s %-17s %-16s %7d %9s %8s %8s %8s %10lld %8s %8lld %8s  %s\n",
+    std::fprintf(out, "%-17s %-17s %-16s %7d %9s %8s %8s %8s %10lld %8s %8s %8s  %s\n",
                  r.system.c_str(), r.variant.c_str(), r.workload.c_str(), r.clients,
                  Rate(r.ops_per_sec).c_str(), Micros(r.p50_us).c_str(), Micros(r.p99_us).c_str(),
                  Micros(r.p999_us).c_str(), static_cast<long long>(r.check.accepted_units),
-                 oversold.c_str(), static_cast<long long>(r.check.final_units),
+                 oversold.c_str(),
+                 r.sell_out ? std::to_string(r.check.final_units).c_str() : "-",
                  ratio ? Ratio(*ratio).c_str() : "-", check.c_str());
   }
   if (fsync) {
@@ -108,7 +109,7 @@ void PrintTable(std::FILE* out, const std::vector<RowResult>& rows,
   }
   std::fprintf(out,
                "ops/s counts every buyer answered (sold or refused); fs/this = flashstock/none ops/s "
-               "divided by the row's, same workload and clients.\n");
+               "divided by the row's, same workload and clients; left = units unsold (sell-out rows).\n");
   if (any_info) {
     std::fprintf(out,
                  "* atomic-fetch_sub is the physical limit (one RMW, no floor check): it oversells "

@@ -41,6 +41,7 @@ RowResult RunRow(Backend& backend, const Workload& workload, const ZipfTable* zi
   row.system = backend.system();
   row.variant = backend.variant();
   row.workload = workload.Name();
+  row.sell_out = workload.mode == SaleMode::kSellOut;
   row.clients = clients;
   auto setup_failed = [&row](const absl::Status& s) {
     row.check.verdict = Verdict::kFailed;

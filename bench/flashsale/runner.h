@@ -23,6 +23,7 @@ struct RowResult {
   std::string system;
   std::string variant;
   std::string workload;  // "hot/sell-out"
+  bool sell_out = true;  // false: steady, the stock never runs out
   int clients = 0;
   std::uint64_t ops = 0;       // takes answered (accepted + refused + errors)
   std::uint64_t accepted = 0;  // takes accepted
