@@ -137,8 +137,8 @@ void PrintHeadlines(std::FILE* out, const std::vector<RowResult>& rows) {
       line += "\n    " + Ratio(*ratio) + " " + Name(r);
       if (r.system == "atomic-cas") line += "  (target: flashstock >= 0.8x the raw CAS)";
     }
-    std::fprintf(out, "  %s, %d clients: flashstock %s ops/s =%s\n", base.workload.c_str(),
-                 base.clients, Rate(base.ops_per_sec).c_str(), line.c_str());
+    std::fprintf(out, "  %s, %d client%s: flashstock %s ops/s =%s\n", base.workload.c_str(),
+                 base.clients, base.clients == 1 ? "" : "s", Rate(base.ops_per_sec).c_str(), line.c_str());
   }
 }
 
