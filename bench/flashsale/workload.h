@@ -8,6 +8,7 @@
 #define FLASHSTOCK_BENCH_FLASHSALE_WORKLOAD_H_
 
 #include <cstdint>
+#include <climits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,12 +24,13 @@ std::string_view SaleModeName(SaleMode m);          // "sell-out", "steady"
 std::optional<Distribution> ParseDistribution(std::string_view s);
 std::optional<SaleMode> ParseSaleMode(std::string_view s);
 
-// Stock in steady mode: no run of this bench can take 10^15 units, and it is
-// far below INT64_MAX and PostgreSQL's bigint, so a take never fails for lack
-// of stock.
-inline constexpr std::int64_t kSteadyStockPerSku = 1'000'000'000'000'000;
+// Stock in steady mode: 10^14 units per SKU outlasts 10^6 s at 10^8 takes/s,
+// so a take never fails for lack of stock, and 10,000 SKUs of it (10^18)
+// still sum inside int64 for the conservation check.
+inline constexpr std::int64_t kSteadyStockPerSku = 100'000'000'000'000;
 // The multi-SKU workloads' catalogue size, from the issue.
 inline constexpr std::uint32_t kManySkus = 10'000;
+static_assert(kSteadyStockPerSku <= INT64_MAX / kManySkus, "steady totals fit in int64");
 
 struct Workload {
   Distribution distribution = Distribution::kHot;
