@@ -1,0 +1,48 @@
+// Factories for every back end; each is defined in its own <name>_backend.cc.
+// registry.cc lists them with their system/variant names.
+#ifndef FLASHSTOCK_BENCH_FLASHSALE_BACKENDS_H_
+#define FLASHSTOCK_BENCH_FLASHSALE_BACKENDS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "backend.h"
+
+namespace flashsale {
+
+class PgCluster;
+
+// flashstock_backend.cc. variant "none" exists today.
+// TODO(journal, orders): "async" and "sync" become EngineOptions journal
+// settings in MakeFlashstockBackend (segments under work_dir); orders become a
+// second class whose Take is a reserve + commit of a one-line order, made by
+// MakeFlashstockOrdersBackend. Then one line each in registry.cc.
+absl::StatusOr<std::unique_ptr<Backend>> MakeFlashstockBackend(const std::string& variant,
+                                                               const std::string& work_dir);
+
+// mutex_backend.cc: one std::mutex around an absl::flat_hash_map<sku, level>.
+std::unique_ptr<Backend> MakeMutexBackend();
+
+// atomic_backend.cc: one atomic per SKU, each on its own cache line.
+// fetch_sub with no floor check (the physical limit; oversells, claims no
+// correctness); a floor-checked CAS loop (the limit for a correct take);
+// and a rigged CAS that oversells on purpose, for testing the checker.
+std::unique_ptr<Backend> MakeAtomicFetchSubBackend();
+std::unique_ptr<Backend> MakeAtomicCasBackend();
+std::unique_ptr<Backend> MakeRiggedOversellBackend();
+
+// sqlite_backend.cc: WAL mode; synchronous is "normal" or "full".
+std::unique_ptr<Backend> MakeSqliteBackend(const std::string& synchronous,
+                                           const std::string& work_dir);
+
+// postgres_backend.cc: the three Django-world patterns on a running cluster.
+enum class PgPattern { kSelectForUpdate, kConditionalUpdate, kCheckConstraint };
+// sync_commit_off: SET synchronous_commit = off on every connection;
+// otherwise the server's shipped settings. `cluster` outlives the back end.
+std::unique_ptr<Backend> MakePostgresBackend(PgPattern pattern, bool sync_commit_off,
+                                             const PgCluster* cluster);
+
+}  // namespace flashsale
+
+#endif  // FLASHSTOCK_BENCH_FLASHSALE_BACKENDS_H_
