@@ -37,6 +37,7 @@ void TimerWheel::Place(std::uint32_t item) {
   const std::uint32_t bucket = static_cast<std::uint32_t>(placed >> (kBitsPerLevel * level)) & (kSlots - 1);
   next_[item] = heads_[level][bucket];
   heads_[level][bucket] = item;
+  ++counts_[level];
 }
 
 void TimerWheel::Cascade(int level, std::uint32_t bucket) {
@@ -44,6 +45,7 @@ void TimerWheel::Cascade(int level, std::uint32_t bucket) {
   heads_[level][bucket] = kNone;
   while (item != kNone) {
     const std::uint32_t following = next_[item];
+    --counts_[level];
     Place(item);  // lands strictly lower, or back on top if still out of range
     item = following;
   }

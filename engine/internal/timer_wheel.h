@@ -14,6 +14,10 @@
 // array: an item is in at most one bucket, and nothing is ever unlinked from
 // the middle (the owner cancels lazily by ignoring a callback).
 //
+// Idle time is skipped: when the lowest non-empty level is L > 0, the wheel
+// jumps to level L's next bucket boundary, so an advance over a long quiet
+// stretch costs at most kSlots steps per level, not one step per tick.
+//
 // Lateness: an item fires in the first Advance(now) with now >= its tick, so
 // never early; how late depends only on how often the owner advances.
 //
@@ -64,6 +68,7 @@ class TimerWheel {
   const std::uint32_t capacity_;
   std::int64_t next_tick_;
   std::uint32_t size_ = 0;
+  std::uint32_t counts_[kLevels] = {};  // items per level; they sum to size_
   std::uint32_t heads_[kLevels][kSlots];
   // Per item: the next item in its bucket, and the tick it is due. Left
   // uninitialised until used, so a large wheel costs no memory until filled.
@@ -80,6 +85,22 @@ void TimerWheel::Advance(std::int64_t now_tick, OnDue&& on_due) {
       return;
     }
     const std::int64_t t = next_tick_;
+    int lowest = 0;
+    while (counts_[lowest] == 0) ++lowest;  // size_ > 0: some level is non-empty
+    if (lowest > 0) {
+      // Nothing can fire before level `lowest`'s next bucket boundary.
+      const std::uint64_t span = std::uint64_t{1} << (kBitsPerLevel * lowest);
+      const auto boundary =
+          static_cast<std::int64_t>((static_cast<std::uint64_t>(t) + span - 1) & ~(span - 1));
+      if (boundary > t) {
+        if (boundary > now_tick) {
+          next_tick_ = now_tick + 1;
+          return;
+        }
+        next_tick_ = boundary;
+        continue;
+      }
+    }
     // Cascade from the top down, so items fall through every level whose
     // bucket starts at t before level 0's bucket for t is taken.
     for (int level = kLevels - 1; level >= 1; --level) {
@@ -97,6 +118,7 @@ void TimerWheel::Advance(std::int64_t now_tick, OnDue&& on_due) {
       const std::uint32_t following = next_[item];
       const std::int64_t due = due_[item];
       --size_;
+      --counts_[0];
       assert(due <= t);
       on_due(item, due);
       item = following;
