@@ -1,9 +1,11 @@
 #include "flashstock/orders.h"
 
 #include <algorithm>
+#include <chrono>
 #include <new>
 #include <type_traits>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "flashstock/catalog.h"
 #include "flashstock/stock_cell.h"
@@ -62,8 +64,10 @@ struct alignas(kCacheLineSize) OrderBook::Slot {
 static_assert(kOrderLinesMax <= 255, "line_count fits a byte");
 
 struct alignas(kCacheLineSize) OrderBook::Shard {
-  absl::Mutex mu;
-  absl::flat_hash_map<OrderId, std::uint32_t> ids ABSL_GUARDED_BY(mu);
+  // Guards `ids`. Held for a lookup, an insert or erase, and at most one
+  // CAS: never while stock moves, never across a wait.
+  std::mutex mu;
+  absl::flat_hash_map<OrderId, std::uint32_t> ids;
   // Head of this shard's hand-off list to the expiry driver (edge 3).
   std::atomic<std::uint32_t> incoming{kNoSlot};
 };
@@ -138,15 +142,16 @@ OrderBook::OrderBook(Catalog* catalog, const Clock* clock, std::uint32_t orders_
   FLASHSTOCK_CHECK(retention_ms >= 0);
   FLASHSTOCK_CHECK(retention_ms <= kOrderRetentionMsMax);
   for (std::size_t i = 0; i < kLatenessBuckets; ++i) lateness_histogram_[i].store(0, std::memory_order_relaxed);
-  absl::MutexLock lock(&sweep_mu_);
+  std::lock_guard<std::mutex> lock(sweep_mu_);
   wheel_ = std::make_unique<internal::TimerWheel>(orders_max, TickFloor(clock_->NowNanos()));
 }
 
 OrderBook::~OrderBook() {
   {
-    absl::MutexLock lock(&thread_mu_);
+    std::lock_guard<std::mutex> lock(thread_mu_);
     stop_ = true;
   }
+  thread_cv_.notify_all();
   if (expiry_thread_.joinable()) expiry_thread_.join();
 }
 
@@ -241,7 +246,7 @@ OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std
   Shard& shard = ShardFor(id);
   std::uint32_t index = kNoSlot;
   for (Backoff backoff;; backoff.Wait()) {
-    absl::MutexLock lock(&shard.mu);
+    std::lock_guard<std::mutex> lock(shard.mu);
     auto it = shard.ids.find(id);
     if (it == shard.ids.end()) {
       index = Allocate();
@@ -303,7 +308,7 @@ OrderResult OrderBook::Decide(OrderId id, OrderState target, bool honour_deadlin
     std::uint32_t index;
     OrderState won = target;
     {
-      absl::MutexLock lock(&shard.mu);
+      std::lock_guard<std::mutex> lock(shard.mu);
       auto it = shard.ids.find(id);
       if (it == shard.ids.end()) return {Outcome::kUnknownOrder};
       index = it->second;
@@ -358,7 +363,7 @@ void OrderBook::Finish(std::uint32_t index, OrderState won) {
 
 std::optional<OrderInfo> OrderBook::Get(OrderId id) const {
   Shard& shard = ShardFor(id);
-  absl::MutexLock lock(&shard.mu);
+  std::lock_guard<std::mutex> lock(shard.mu);
   auto it = shard.ids.find(id);
   if (it == shard.ids.end()) return std::nullopt;
   const Slot& slot = slots_[it->second];
@@ -380,7 +385,7 @@ std::int64_t OrderBook::ForgetAt(const Slot& slot) const {
 }
 
 std::size_t OrderBook::Sweep() {
-  absl::MutexLock lock(&sweep_mu_);
+  std::lock_guard<std::mutex> lock(sweep_mu_);
   const std::int64_t now = clock_->NowNanos();
   // Take every slot handed off since the last sweep (edge 3).
   for (std::size_t s = 0; s < kOrderShards; ++s) {
@@ -434,7 +439,7 @@ void OrderBook::Visit(std::uint32_t index, std::int64_t now, std::size_t* expire
   }
   {
     Shard& shard = ShardFor(slot.id);
-    absl::MutexLock lock(&shard.mu);
+    std::lock_guard<std::mutex> lock(shard.mu);
     // Under the mutex no API thread can decide (edge 4); if a return won
     // since the load above, look again later.
     if (slot.state.load(std::memory_order_acquire) != word) {
@@ -491,13 +496,13 @@ ExpiryStats OrderBook::expiry_stats() const {
 void OrderBook::StartExpiryThread() {
   FLASHSTOCK_CHECK(!expiry_thread_.joinable());
   expiry_thread_ = std::thread([this] {
-    absl::MutexLock lock(&thread_mu_);
+    std::unique_lock<std::mutex> lock(thread_mu_);
     while (!stop_) {
-      thread_mu_.Unlock();
+      lock.unlock();
       Sweep();
-      thread_mu_.Lock();
+      lock.lock();
       // Sleeps one interval, or wakes at once when the book is destroyed.
-      thread_mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Nanoseconds(kExpirySweepIntervalNanos));
+      thread_cv_.wait_for(lock, std::chrono::nanoseconds(kExpirySweepIntervalNanos), [this] { return stop_; });
     }
   });
 }
@@ -511,7 +516,7 @@ OrderResult OrderBook::RestoreHold(OrderId id, std::span<const OrderLine> lines,
   Shard& shard = ShardFor(id);
   std::uint32_t index;
   {
-    absl::MutexLock lock(&shard.mu);
+    std::lock_guard<std::mutex> lock(shard.mu);
     if (shard.ids.contains(id)) return {Outcome::kOrderConflict};
     index = Allocate();
     if (index == kNoSlot) return {Outcome::kOrdersFull};

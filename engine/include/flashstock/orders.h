@@ -62,16 +62,16 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string_view>
 #include <thread>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "flashstock/clock.h"
 #include "flashstock/limits.h"
 #include "flashstock/outcome.h"
@@ -239,16 +239,20 @@ class OrderBook {
   // Slots [0, fresh_) have been constructed; the rest are untouched memory.
   alignas(kCacheLineSize) std::atomic<std::uint32_t> fresh_{0};
 
-  // The expiry driver's own state.
-  alignas(kCacheLineSize) mutable absl::Mutex sweep_mu_;
-  std::unique_ptr<internal::TimerWheel> wheel_ ABSL_GUARDED_BY(sweep_mu_);
+  // The expiry driver's own state. Mutexes here and in Shard are std::mutex,
+  // not absl::Mutex: Debian's Abseil library is not built with TSan, so TSan
+  // cannot see absl::Mutex's happens-before edges, while it intercepts
+  // pthread mutexes. Uncontended, both cost one atomic RMW each way.
+  alignas(kCacheLineSize) std::mutex sweep_mu_;
+  std::unique_ptr<internal::TimerWheel> wheel_;  // guarded by sweep_mu_
   // Written by the driver only (under sweep_mu_), read by anyone: relaxed.
   std::atomic<std::uint64_t> sweeps_{0}, expired_{0}, forgotten_{0}, scheduled_{0};
   std::atomic<std::int64_t> lateness_max_nanos_{0};
   std::unique_ptr<std::atomic<std::uint64_t>[]> lateness_histogram_;
 
-  absl::Mutex thread_mu_;
-  bool stop_ ABSL_GUARDED_BY(thread_mu_) = false;
+  std::mutex thread_mu_;
+  std::condition_variable thread_cv_;
+  bool stop_ = false;  // guarded by thread_mu_
   std::thread expiry_thread_;
 };
 
