@@ -8,7 +8,9 @@
 // added per open hold (RSS delta / N, so it includes the slot, the id map
 // and the timing wheel).
 //
-//   expiry-lateness [holds] [spread_ms]
+//   expiry-lateness [holds] [spread_ms] [load_orders_per_s]
+// The load is paced (default 100000 reserve+commit per second; 0 = none):
+// unpaced, one spinning thread on a 2-core machine measures the scheduler.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -37,6 +39,7 @@ std::int64_t ResidentBytes() {
 int main(int argc, char** argv) {
   const std::int64_t holds = argc > 1 ? std::atoll(argv[1]) : 1'000'000;
   const std::int64_t spread_ms = argc > 2 ? std::atoll(argv[2]) : 10'000;
+  const std::int64_t load_per_s = argc > 3 ? std::atoll(argv[3]) : 100'000;
   constexpr std::int64_t kFirstDeadlineMs = 3'000;  // after all holds are open
   constexpr int kSkus = 1000;
 
@@ -86,13 +89,21 @@ int main(int argc, char** argv) {
   std::thread load([&] {
     flashstock::OrderId id = static_cast<flashstock::OrderId>(holds) + 1;
     const flashstock::OrderLine line{skus[kSkus], 1};
-    while (!stop.load(std::memory_order_relaxed)) {
-      if (engine.Reserve(id, {&line, 1}, 5).ok()) (void)engine.Commit(id);
-      ++id;
-      ++load_orders;
+    const auto start = std::chrono::steady_clock::now();
+    while (load_per_s > 0 && !stop.load(std::memory_order_relaxed)) {
+      // Batches of 100 orders, then sleep until the pace allows the next.
+      for (int k = 0; k < 100; ++k) {
+        if (engine.Reserve(id, {&line, 1}, 5).ok()) (void)engine.Commit(id);
+        ++id;
+        ++load_orders;
+      }
+      std::this_thread::sleep_until(start + std::chrono::microseconds(
+                                                static_cast<std::int64_t>(load_orders) * 1'000'000 / load_per_s));
     }
   });
   const auto give_up = t0 + std::chrono::milliseconds(kFirstDeadlineMs + spread_ms + 30'000);
+  // Load orders are committed at once, so the driver expires only the holds
+  // (a load order preempted past its 5 ms may add one).
   while (engine.expiry_stats().expired < static_cast<std::uint64_t>(holds) &&
          std::chrono::steady_clock::now() < give_up) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -106,5 +117,5 @@ int main(int argc, char** argv) {
   std::printf("lateness p50 %.3f ms  p99 %.3f ms  max %.3f ms  (%llu sweeps)\n", stats.lateness_p50_nanos / 1e6,
               stats.lateness_p99_nanos / 1e6, stats.lateness_max_nanos / 1e6,
               static_cast<unsigned long long>(stats.sweeps));
-  return stats.expired == static_cast<std::uint64_t>(holds) ? 0 : 1;
+  return stats.expired >= static_cast<std::uint64_t>(holds) ? 0 : 1;
 }
