@@ -2,7 +2,12 @@
 
 namespace flashstock {
 
-Engine::Engine(const EngineOptions& options) : catalog_(options.skus_max) {}
+Engine::Engine(const EngineOptions& options)
+    : catalog_(options.skus_max),
+      orders_(&catalog_, options.clock != nullptr ? options.clock : Clock::Steady(), options.orders_max,
+              options.order_retention_ms) {
+  if (options.expiry_thread) orders_.StartExpiryThread();
+}
 
 StockResult Engine::Define(std::string_view name, std::int64_t quantity, std::int64_t floor) {
   const Catalog::Defined defined = catalog_.Define(name, quantity, floor);
@@ -100,6 +105,20 @@ StockResult Engine::SetFloor(std::string_view name, std::int64_t floor) {
   Outcome why;
   std::optional<SkuHandle> sku = Lookup(name, &why);
   return sku ? SetFloor(*sku, floor) : StockResult{why, 0, 0};
+}
+
+// ---- Orders (issue 4) ----------------------------------------------------------
+
+StockLevels Engine::Levels(SkuHandle sku) const {
+  if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku};
+  const StockCell& cell = catalog_.cell(sku.index);
+  return {Outcome::kOk, cell.Level(), cell.Held(), cell.Sold()};
+}
+
+StockLevels Engine::Levels(std::string_view name) const {
+  Outcome why;
+  std::optional<SkuHandle> sku = Lookup(name, &why);
+  return sku ? Levels(*sku) : StockLevels{why};
 }
 
 }  // namespace flashstock

@@ -13,6 +13,12 @@ std::string_view OutcomeCode(Outcome outcome) {
     case Outcome::kCatalogFull: return "CATALOG_FULL";
     case Outcome::kBackpressure: return "BACKPRESSURE";
     case Outcome::kReadOnly: return "READONLY";
+    case Outcome::kUnknownOrder: return "UNKNOWN_ORDER";
+    case Outcome::kOrderClosed: return "ORDER_CLOSED";
+    case Outcome::kOrderConflict: return "ORDER_CONFLICT";
+    case Outcome::kOrdersFull: return "ORDERS_FULL";
+    case Outcome::kInvalidOrder: return "INVALID_ORDER";
+    case Outcome::kOrderOpen: return "ORDER_OPEN";
   }
   return "UNKNOWN_OUTCOME";
 }

@@ -27,12 +27,18 @@ constexpr char kShellUsage[] =
     "  RESTOCK sku n            -> OK <available>\n"
     "  TAKE sku n               -> OK <available> | ERR INSUFFICIENT <available>\n"
     "  TAKEUPTO sku n           -> OK <taken> <available>\n"
-    "  LEVEL sku                -> OK <available>\n"
+    "  LEVEL sku                -> OK <available> <held> <sold>\n"
     "  FLOOR sku floor          -> OK <available>   (floor <= 0 allows backorders)\n"
+    "  RESERVE order ttl_ms sku n [sku n ...]\n"
+    "                           -> OK | ERR INSUFFICIENT <sku> <available>\n"
+    "  COMMIT order | CANCEL order | RETURN order\n"
+    "                           -> OK | ERR ORDER_CLOSED <state> | ERR UNKNOWN_ORDER\n"
+    "  ORDER order              -> OK <state> <sku n>...\n"
     "  errors                   -> ERR <CODE> <message>\n"
     "\n"
     "options:\n"
-    "  --skus-max N   catalog capacity (default 1048576, at most 16777216)\n";
+    "  --skus-max N     catalog capacity (default 1048576, at most 16777216)\n"
+    "  --orders-max N   orders remembered at once (default 65536, at most 16777216)\n";
 
 int Shell(int argc, char** argv) {
   flashstock::EngineOptions options;
@@ -49,6 +55,15 @@ int Shell(int argc, char** argv) {
         return 2;
       }
       options.skus_max = n;
+      continue;
+    }
+    if (arg == "--orders-max" && i + 1 < argc) {
+      std::uint32_t n = 0;
+      if (!absl::SimpleAtoi(argv[++i], &n) || n < 1 || n > flashstock::kOrdersMaxLimit) {
+        std::fprintf(stderr, "flashstock shell: --orders-max must be 1..%u\n", flashstock::kOrdersMaxLimit);
+        return 2;
+      }
+      options.orders_max = n;
       continue;
     }
     std::fprintf(stderr, "flashstock shell: unknown option '%s'\n%s", argv[i], kShellUsage);

@@ -46,6 +46,87 @@ bool ParseInt(absl::string_view text, std::int64_t* value) {
   return !text.empty() && absl::SimpleAtoi(text, value);
 }
 
+// ---- Orders (issue 4) ----------------------------------------------------------
+
+// Order ids are decimal integers in [1, 2^64 - 1]; anything else (0, a sign,
+// a non-number) is a BAD_COMMAND, like any other malformed field.
+bool ParseOrderId(absl::string_view text, OrderId* id) {
+  if (text.empty() || text.front() < '0' || text.front() > '9') return false;
+  return absl::SimpleAtoi(text, id) && *id != 0;
+}
+
+std::string OrderError(const OrderResult& r) {
+  const absl::string_view code = A(OutcomeCode(r.outcome));
+  switch (r.outcome) {
+    case Outcome::kOrderClosed:
+    case Outcome::kOrderOpen: return absl::StrCat("ERR ", code, " ", A(OrderStateName(r.state)));
+    case Outcome::kUnknownOrder:
+    case Outcome::kOrderConflict: return absl::StrCat("ERR ", code);
+    case Outcome::kOrdersFull:
+      return absl::StrCat("ERR ", code, " every order slot is open or remembered; retry later");
+    case Outcome::kInvalidOrder:
+      return absl::StrCat("ERR ", code, " ttl_ms must be ", kHoldTtlMsMin, "..", kHoldTtlMsMax,
+                          " and an order names 1..", kOrderLinesMax, " distinct SKUs");
+    case Outcome::kInvalidQuantity:
+      return absl::StrCat("ERR ", code, " line quantities must be 1..", kOrderLineQuantityMax,
+                          ", also after summing lines of one SKU");
+    default: return absl::StrCat("ERR ", code);
+  }
+}
+
+// Verbs for orders; nullopt when `verb` is not one of them.
+std::optional<std::string> ExecuteOrderVerb(Engine* engine, const std::string& verb,
+                                            const std::vector<absl::string_view>& f) {
+  const std::size_t args = f.size() - 1;
+  const bool reserve = verb == "RESERVE";
+  if (!reserve && verb != "COMMIT" && verb != "CANCEL" && verb != "RETURN" && verb != "ORDER") {
+    return std::nullopt;
+  }
+  if (reserve ? (args < 4 || args % 2 != 0) : args != 1) {
+    return BadCommand(reserve ? "usage: RESERVE order ttl_ms sku n [sku n ...]"
+                              : absl::StrCat("usage: ", verb, " order"));
+  }
+  OrderId id = 0;
+  if (!ParseOrderId(f[1], &id)) {
+    return BadCommand(absl::StrCat("'", f[1], "' is not an order id (a decimal integer 1..2^64-1)"));
+  }
+  if (reserve) {
+    std::int64_t ttl_ms = 0;
+    if (!ParseInt(f[2], &ttl_ms)) {
+      return BadCommand(absl::StrCat("'", f[2], "' is not an integer in the int64 range"));
+    }
+    std::vector<OrderLine> lines;
+    for (std::size_t i = 3; i + 1 < f.size(); i += 2) {
+      std::int64_t n = 0;
+      if (!ParseInt(f[i + 1], &n)) {
+        return BadCommand(absl::StrCat("'", f[i + 1], "' is not an integer in the int64 range"));
+      }
+      const StockResult level = engine->Level(S(f[i]));  // resolves and validates the name
+      if (!level.ok()) return Error(level, f[i], n);
+      lines.push_back({*engine->Resolve(S(f[i])), n});
+    }
+    const OrderResult r = engine->Reserve(id, lines, ttl_ms);
+    if (r.ok()) return std::string("OK");
+    if (r.outcome == Outcome::kInsufficient) {
+      return absl::StrCat("ERR INSUFFICIENT ", A(engine->Name(r.short_sku)), " ", r.available);
+    }
+    return OrderError(r);
+  }
+  if (verb == "ORDER") {
+    const std::optional<OrderInfo> info = engine->GetOrder(id);
+    if (!info.has_value()) return OrderError({Outcome::kUnknownOrder});
+    std::string answer = absl::StrCat("OK ", A(OrderStateName(info->state)));
+    for (const OrderLine& line : info->Lines()) {
+      absl::StrAppend(&answer, " ", A(engine->Name(line.sku)), " ", line.quantity);
+    }
+    return answer;
+  }
+  const OrderResult r = verb == "COMMIT" ? engine->Commit(id)
+                        : verb == "CANCEL" ? engine->Cancel(id)
+                                           : engine->Return(id);
+  return r.ok() ? std::string("OK") : OrderError(r);
+}
+
 }  // namespace
 
 std::optional<std::string> Shell::Execute(std::string_view whole_line) {
@@ -94,9 +175,11 @@ std::optional<std::string> Shell::Execute(std::string_view whole_line) {
   }
   if (verb == "LEVEL") {
     if (auto e = want(1, 1, "LEVEL sku")) return e;
-    const StockResult r = engine_->Level(S(f[1]));
-    return r.ok() ? Ok(r.available) : Error(r, f[1], 0);
+    const StockLevels r = engine_->Levels(S(f[1]));
+    return r.ok() ? absl::StrCat("OK ", r.available, " ", r.held, " ", r.sold)
+                  : Error({r.outcome, 0, 0}, f[1], 0);
   }
+  if (auto answer = ExecuteOrderVerb(engine_, verb, f)) return answer;
   return BadCommand(absl::StrCat("unknown verb '", f[0], "'"));
 }
 

@@ -19,11 +19,15 @@
 #define FLASHSTOCK_ENGINE_H_
 
 #include <cstdint>
+#include <cstddef>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "flashstock/catalog.h"
+#include "flashstock/clock.h"
 #include "flashstock/limits.h"
+#include "flashstock/orders.h"
 #include "flashstock/outcome.h"
 #include "flashstock/sku_handle.h"
 
@@ -33,6 +37,29 @@ struct EngineOptions {
   // Maximum number of SKUs, fixed for the engine's life; cells for all of
   // them are allocated up front. REQUIRES: 1 <= skus_max <= kSkusMaxLimit.
   std::uint32_t skus_max = kSkusMaxDefault;
+
+  // ---- Orders (issue 4); see orders.h ----
+  // Time source for hold deadlines and expiry; nullptr = Clock::Steady().
+  // Tests pass a ManualClock. REQUIRES: outlives the engine.
+  const Clock* clock = nullptr;
+  // Orders remembered at once (open + within retention). REQUIRES:
+  // 1 <= orders_max <= kOrdersMaxLimit.
+  std::uint32_t orders_max = kOrdersMaxDefault;
+  // How long a closed order's id is remembered. REQUIRES: 0 <= value <= kOrderRetentionMsMax.
+  std::int64_t order_retention_ms = kOrderRetentionMsDefault;
+  // Run the expiry driver on a thread the engine owns. Tests that drive
+  // expiry by hand set this false and call SweepExpired().
+  bool expiry_thread = true;
+};
+
+// A SKU's three counters (see stock_cell.h for what they mean together).
+struct [[nodiscard]] StockLevels {
+  Outcome outcome = Outcome::kOk;
+  std::int64_t available = 0;
+  std::int64_t held = 0;
+  std::int64_t sold = 0;
+
+  bool ok() const { return outcome == Outcome::kOk; }
 };
 
 class Engine {
@@ -79,11 +106,32 @@ class Engine {
   std::uint32_t sku_count() const { return catalog_.size(); }
   std::uint32_t skus_max() const { return catalog_.capacity(); }
 
+  // ---- Orders (issue 4) ------------------------------------------------------
+  // Holds, all-or-nothing reserves, one final state per order, returns and
+  // idempotent retries; the contract is in orders.h.
+  OrderResult Reserve(OrderId id, std::span<const OrderLine> lines, std::int64_t ttl_ms) {
+    return orders_.Reserve(id, lines, ttl_ms);
+  }
+  OrderResult Commit(OrderId id) { return orders_.Commit(id); }
+  OrderResult Cancel(OrderId id) { return orders_.Cancel(id); }
+  OrderResult Return(OrderId id) { return orders_.Return(id); }
+  std::optional<OrderInfo> GetOrder(OrderId id) const { return orders_.Get(id); }
+  // available, held, sold; kUnknownSku (or kInvalidName by name).
+  StockLevels Levels(SkuHandle sku) const;
+  StockLevels Levels(std::string_view name) const;
+  // Runs the expiry driver once at the clock's time (what the expiry thread
+  // does every kExpirySweepIntervalNanos); returns the holds it expired.
+  std::size_t SweepExpired() { return orders_.Sweep(); }
+  ExpiryStats expiry_stats() const { return orders_.expiry_stats(); }
+  // Recovery entry points (RestoreHold, RestoreClose) for journal replay.
+  OrderBook& orders() { return orders_; }
+
  private:
   // Resolves a name for a by-name call, or says why it cannot.
   std::optional<SkuHandle> Lookup(std::string_view name, Outcome* why) const;
 
   Catalog catalog_;
+  OrderBook orders_;  // after catalog_: destroyed (expiry thread stopped) first
 };
 
 }  // namespace flashstock

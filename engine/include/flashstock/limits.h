@@ -48,6 +48,52 @@ static_assert((kCatalogShards & (kCatalogShards - 1)) == 0, "shard count is a po
 // by-name call and frees it when it exits.
 inline constexpr std::size_t kReaderThreadsMax = 1024;
 
+
+// ---- Orders (issue 4) ----------------------------------------------------
+
+// Lines per order, after lines naming the same SKU are summed. A cart of ten
+// distinct items covers flash-sale checkouts; ten 8-byte lines plus the slot
+// header fill exactly two cache lines (orders.h asserts it).
+inline constexpr std::size_t kOrderLinesMax = 10;
+
+// Units per order line (after summing). A cart line of a billion units is a
+// bug, not a sale; the bound lets a line's quantity live in 32 bits, and ten
+// lines summed stay far inside int64 next to any level.
+inline constexpr std::int64_t kOrderLineQuantityMax = 1'000'000'000;
+static_assert(kOrderLineQuantityMax <= INT32_MAX, "a line's quantity is stored in 32 bits");
+
+// Orders the engine remembers at once: open holds plus closed and failed
+// orders still inside their retention window. Slots are reserved (address
+// space only) at construction and touched on first use; 128 B each.
+// The hard ceiling keeps slot indices below 2^31 with room for a sentinel.
+inline constexpr std::uint32_t kOrdersMaxDefault = 1u << 16;
+inline constexpr std::uint32_t kOrdersMaxLimit = 1u << 24;
+
+// How long a closed (or failed) order id is remembered after its last state
+// change, so a gateway's retry gets the first answer again. After the window
+// the id is forgotten: its slot is reused, and the id is UNKNOWN_ORDER (a
+// reserve under it starts a new order). 15 minutes outlasts any sane retry
+// budget; tests shorten it through EngineOptions.
+inline constexpr std::int64_t kOrderRetentionMsDefault = 15 * 60 * 1000;
+inline constexpr std::int64_t kOrderRetentionMsMax = 7LL * 24 * 60 * 60 * 1000;
+
+// A hold lives 1 ms to 24 h. Longer is a reservation system, not a cart.
+inline constexpr std::int64_t kHoldTtlMsMin = 1;
+inline constexpr std::int64_t kHoldTtlMsMax = 24LL * 60 * 60 * 1000;
+
+// Shards of the order-id map, each with its own mutex and its own hand-off
+// list to the expiry driver. 64 keeps two threads off each other's lock
+// almost always and costs one cache line of header each.
+inline constexpr std::size_t kOrderShards = 64;
+static_assert((kOrderShards & (kOrderShards - 1)) == 0, "shard count is a power of two");
+
+// The expiry driver's tick and sleep between sweeps. A hold fires in the
+// first sweep at or after its deadline rounded up to a whole tick, so the
+// designed lateness is at most one tick + one interval + the sweep's own
+// work (measured in docs/benchmarks.md).
+inline constexpr std::int64_t kExpiryTickNanos = 1'000'000;
+inline constexpr std::int64_t kExpirySweepIntervalNanos = 1'000'000;
+
 }  // namespace flashstock
 
 #endif  // FLASHSTOCK_LIMITS_H_

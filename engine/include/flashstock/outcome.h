@@ -18,6 +18,13 @@ enum class Outcome : std::uint8_t {
   kCatalogFull,      // define past the capacity set at construction
   kBackpressure,     // the journal queue is full and the engine is set to refuse; nothing changed
   kReadOnly,         // the journal failed; changes are refused, reads still answered
+  // Orders (issue 4); see orders.h.
+  kUnknownOrder,     // no order with that id (never seen, or forgotten after retention)
+  kOrderClosed,      // the order's final state was already decided; `state` names it
+  kOrderConflict,    // a reserve reused an order id with different lines
+  kOrdersFull,       // every order slot is open or still remembered; nothing changed
+  kInvalidOrder,     // order id 0, no lines, too many lines, or a ttl out of range
+  kOrderOpen,        // RETURN of an order that is still held (cancel it instead)
 };
 
 // The wire name used by the shell (`ERR <CODE> …`) and in logs.

@@ -1,4 +1,10 @@
-// One SKU's counter, alone on its own cache line.
+// One SKU's counters, alone on their own cache line: `available` (on_hand_),
+// and, for orders, `held` (in open holds) and `sold` (committed orders, net of
+// returns). Plain takes (Take/TakeUpTo) move units out of `available` only and
+// are not counted in `sold`: the take path stays one compare-and-swap, and
+// `sold` means what the orders issue defines, units of committed orders. So
+//   available + held + sold == initial + restocked - taken (plain)
+// whenever no order operation is half-way through its counter updates.
 //
 // A take touches exactly one shared line: this one. The counter never goes
 // below the floor: every decrement is a compare-and-swap that re-checks the
@@ -113,6 +119,45 @@ class alignas(kCacheLineSize) StockCell {
     return on_hand_.fetch_add(delta, std::memory_order_relaxed) + delta;
   }
 
+  // ---- Holds and sales (orders.h) ------------------------------------------
+  // Each moves units between two counters of this line with two RMWs; a
+  // reader between them sees the units in neither (or, for TryHold, not yet
+  // in held). Each counter is exact; the three together are a consistent
+  // snapshot only when no order operation is in flight on this SKU.
+  // Relaxed throughout, as in TryTake: these counters publish no memory (an
+  // order's own state word orders its lifecycle; see orders.h).
+
+  // available -> held, all or nothing, refusing below the floor exactly as
+  // TryTake does. REQUIRES: 0 < quantity <= kOrderLineQuantityMax.
+  Change TryHold(std::int64_t quantity) {
+    const Change change = TryTake(quantity);
+    if (change.ok) held_.fetch_add(quantity, std::memory_order_relaxed);
+    return change;
+  }
+  // held -> available: a cancelled, expired or rolled-back hold.
+  void ReleaseHold(std::int64_t quantity) {
+    held_.fetch_sub(quantity, std::memory_order_relaxed);
+    on_hand_.fetch_add(quantity, std::memory_order_relaxed);
+  }
+  // held -> sold: a committed hold.
+  void SellHold(std::int64_t quantity) {
+    held_.fetch_sub(quantity, std::memory_order_relaxed);
+    sold_.fetch_add(quantity, std::memory_order_relaxed);
+  }
+  // sold -> available: a returned order.
+  void Unsell(std::int64_t quantity) {
+    sold_.fetch_sub(quantity, std::memory_order_relaxed);
+    on_hand_.fetch_add(quantity, std::memory_order_relaxed);
+  }
+  // available -> held with no floor check: recovery re-applying a hold that
+  // was checked when it was first accepted.
+  void ForceHold(std::int64_t quantity) {
+    on_hand_.fetch_sub(quantity, std::memory_order_relaxed);
+    held_.fetch_add(quantity, std::memory_order_relaxed);
+  }
+  std::int64_t Held() const { return held_.load(std::memory_order_relaxed); }
+  std::int64_t Sold() const { return sold_.load(std::memory_order_relaxed); }
+
   // The level now. Relaxed: a snapshot of one counter, ordering nothing else.
   std::int64_t Level() const { return on_hand_.load(std::memory_order_relaxed); }
   std::int64_t Floor() const { return floor_.load(std::memory_order_relaxed); }
@@ -133,6 +178,9 @@ class alignas(kCacheLineSize) StockCell {
  private:
   std::atomic<std::int64_t> on_hand_{0};
   std::atomic<std::int64_t> floor_{0};
+  // Same line as on_hand_: a hold touches no other shared line.
+  std::atomic<std::int64_t> held_{0};
+  std::atomic<std::int64_t> sold_{0};
 };
 
 static_assert(sizeof(StockCell) == kCacheLineSize, "one cell per line: no false sharing");

@@ -1,0 +1,261 @@
+// Orders on top of the stock counters: cart holds with a time-to-live,
+// all-or-nothing multi-SKU reservations, exactly one final state per order,
+// returns, idempotent retries, and expiry without a timer per hold.
+//
+// Lifecycle of one order id (docs/design.md, "## Orders"):
+//
+//   Reserve --short line--> FAILED (held nothing; stays failed)
+//      |
+//      v
+//    HELD --commit--> COMMITTED --return--> RETURNED
+//      |--cancel----> CANCELLED
+//      '--deadline--> EXPIRED
+//
+// Exactly one of commit, cancel and expiry wins: each is a compare-and-swap
+// of the order's state word from HELD to "<winner> | moving", and only the
+// winner moves stock; it then stores "<winner>" once the stock is moved.
+// Every later attempt reads the winner and gets kOrderClosed naming it, and
+// changes nothing. A commit or cancel arriving at or after the deadline
+// performs the expiry itself (so nothing is ever committed past its
+// deadline, however late the expiry driver runs) and answers EXPIRED.
+// RETURN is the same transition from COMMITTED to RETURNED.
+//
+// Reserve: lines naming the same SKU are summed, then sorted by SKU index.
+// Each line moves available -> held with one CAS refusing below the floor
+// (StockCell::TryHold). On a short line every line already taken is given
+// back and the answer names the short SKU and the available count seen.
+// Between the take and the give-back other buyers may see that stock as
+// gone (and be refused): a reservation can cause a spurious refusal, never
+// an oversell, because every unit is only ever moved by a CAS that checks
+// the floor against the value it replaces, and a give-back only adds.
+//
+// Idempotency: the first reserve of an id records its normalised lines and
+// its answer. A reserve repeating the id with the same lines (after
+// normalising) answers as the first did and changes nothing: OK for an order
+// that was held (whatever its state now; `state` says which), INSUFFICIENT
+// with the same SKU and count for one that failed. Different lines:
+// kOrderConflict. A reserve refused before anything was recorded (invalid
+// id, lines or ttl; unknown SKU; kOrdersFull) is not remembered.
+//
+// Memory bound: ids are remembered in a fixed number of slots (orders_max).
+// A slot is busy while its order is open and for `retention_ms` after the
+// order's last state change (failure, close, return), then the id is
+// forgotten and the slot reused; a reserve when every slot is busy gets
+// kOrdersFull. So a retry is recognised for at least retention_ms after the
+// order closed, and a committed order can be returned within that window.
+//
+// Expiry: one hierarchical timing wheel (internal/timer_wheel.h) owned by a
+// single driver (Sweep(): the engine's expiry thread, or a test). Reserves
+// hand new slots to the driver through a lock-free per-shard list; the wheel
+// finds each slot again at its deadline and at the end of its retention.
+// Nothing is removed from the wheel when an order closes early: the driver
+// sees the closed state and moves the slot on to its retention time.
+//
+// Thread-safety: Reserve/Commit/Cancel/Return/Get may be called from any
+// thread at any time. Sweep may be called from any thread; calls are
+// serialised by an internal mutex. The Restore* recovery entry points
+// REQUIRE no concurrent calls of any kind.
+//
+// Memory ordering: see orders.cc, "Memory ordering", for each edge.
+#ifndef FLASHSTOCK_ORDERS_H_
+#define FLASHSTOCK_ORDERS_H_
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <thread>
+
+#include "flashstock/clock.h"
+#include "flashstock/limits.h"
+#include "flashstock/outcome.h"
+#include "flashstock/sku_handle.h"
+
+namespace flashstock {
+
+class Catalog;
+namespace internal {
+class TimerWheel;
+}  // namespace internal
+
+// Chosen by the caller (a gateway's request or cart id). 0 is not an id.
+using OrderId = std::uint64_t;
+
+enum class OrderState : std::uint8_t {
+  kNone = 0,   // not an order
+  kReserving,  // a reserve is moving stock right now; settles to kHeld or kFailed
+  kHeld,
+  kCommitted,
+  kCancelled,
+  kExpired,
+  kReturned,
+  kFailed,     // the reserve found a line short; it holds nothing
+};
+// "HELD", "COMMITTED", ... as the shell prints them.
+std::string_view OrderStateName(OrderState state);
+
+struct OrderLine {
+  SkuHandle sku;
+  std::int64_t quantity = 0;
+
+  friend bool operator==(const OrderLine&, const OrderLine&) = default;
+};
+
+// One order operation's answer.
+//   kOk                 the operation took effect (or, for a repeated
+//                       reserve, had taken effect the first time); `state`
+//                       is the order's state now.
+//   kInsufficient       reserve: `short_sku` had only `available` units
+//                       (state kFailed); repeated identically by retries.
+//   kOrderClosed        `state` is the final state that won earlier.
+//   kOrderOpen          return of an order still held.
+//   kUnknownOrder, kOrderConflict, kOrdersFull, kInvalidOrder,
+//   kInvalidQuantity, kUnknownSku: nothing changed.
+struct [[nodiscard]] OrderResult {
+  Outcome outcome = Outcome::kOk;
+  OrderState state = OrderState::kNone;
+  SkuHandle short_sku{};
+  std::int64_t available = 0;
+
+  bool ok() const { return outcome == Outcome::kOk; }
+};
+
+// What GetOrder reports: the normalised lines (summed per SKU, sorted by
+// SKU index) and the hold's deadline on the engine's clock.
+struct OrderInfo {
+  OrderState state = OrderState::kNone;
+  std::int64_t deadline_nanos = 0;
+  std::uint32_t line_count = 0;
+  std::array<OrderLine, kOrderLinesMax> lines{};
+
+  std::span<const OrderLine> Lines() const { return {lines.data(), line_count}; }
+};
+
+// The expiry driver's record, for monitoring and the lateness benchmark.
+// Lateness = the clock when the expired hold's stock was back in available,
+// minus the hold's deadline.
+struct ExpiryStats {
+  std::uint64_t sweeps = 0;
+  std::uint64_t expired = 0;     // holds the driver expired (not those a late commit/cancel expired)
+  std::uint64_t forgotten = 0;   // ids forgotten after retention; slots reused
+  std::uint64_t scheduled = 0;   // slots in the wheel: open holds + remembered closed orders
+  std::int64_t lateness_p50_nanos = 0;
+  std::int64_t lateness_p99_nanos = 0;
+  std::int64_t lateness_max_nanos = 0;
+};
+
+class OrderBook {
+ public:
+  // REQUIRES: catalog and clock outlive the book; 1 <= orders_max <=
+  // kOrdersMaxLimit; 0 <= retention_ms <= kOrderRetentionMsMax.
+  OrderBook(Catalog* catalog, const Clock* clock, std::uint32_t orders_max, std::int64_t retention_ms);
+  ~OrderBook();  // stops the expiry thread if running
+  OrderBook(const OrderBook&) = delete;
+  OrderBook& operator=(const OrderBook&) = delete;
+
+  // All or nothing across lines; see the file comment. Checks, in order:
+  // id != 0, 1 <= ttl_ms <= kHoldTtlMsMax, at least one line (kInvalidOrder);
+  // each quantity in [1, kOrderLineQuantityMax] also after summing
+  // (kInvalidQuantity); each SKU defined (kUnknownSku); at most
+  // kOrderLinesMax distinct SKUs (kInvalidOrder); then the id.
+  OrderResult Reserve(OrderId id, std::span<const OrderLine> lines, std::int64_t ttl_ms);
+  OrderResult Commit(OrderId id);
+  OrderResult Cancel(OrderId id);
+  // COMMITTED -> RETURNED, restocking every line once.
+  OrderResult Return(OrderId id);
+  // nullopt for an unknown (or forgotten) id.
+  std::optional<OrderInfo> Get(OrderId id) const;
+
+  // Runs the expiry driver once at the clock's current time: expires holds
+  // whose deadline has come, forgets ids whose retention has passed. Returns
+  // the number of holds expired by this call.
+  std::size_t Sweep();
+  // Starts a thread that calls Sweep() every kExpirySweepIntervalNanos until
+  // the book is destroyed. REQUIRES: not already started.
+  void StartExpiryThread();
+  ExpiryStats expiry_stats() const;
+
+  // ---- Recovery entry points (for journal replay; see docs/design.md) ----
+  // REQUIRE: no concurrent calls to this book, not even Sweep.
+  // Re-creates an open hold exactly as journaled, moving its stock from
+  // available to held without a floor check (it was checked when accepted).
+  // A deadline already passed expires at the next Sweep, as holds whose
+  // deadline passed while the engine was down must.
+  OrderResult RestoreHold(OrderId id, std::span<const OrderLine> lines, std::int64_t deadline_nanos);
+  // Applies a journaled close: target is kCommitted, kCancelled or kExpired
+  // (from HELD) or kReturned (from COMMITTED). Ignores the clock.
+  OrderResult RestoreClose(OrderId id, OrderState target);
+
+  std::uint32_t capacity() const { return capacity_; }
+
+ private:
+  struct PackedLine {
+    std::uint32_t sku;
+    std::uint32_t quantity;
+    friend bool operator==(const PackedLine&, const PackedLine&) = default;
+  };
+  struct Slot;
+  struct Shard;
+  struct Normalised {
+    std::array<PackedLine, kOrderLinesMax> lines;
+    std::uint32_t count = 0;
+  };
+
+  static constexpr std::uint32_t kNoSlot = UINT32_MAX;
+
+  OrderResult Normalise(std::span<const OrderLine> lines, Normalised* out) const;
+  Shard& ShardFor(OrderId id) const;
+  // The one state transition: see the file comment.
+  OrderResult Decide(OrderId id, OrderState target, bool honour_deadline);
+  // Moves the stock of a transition this thread won, then publishes it.
+  void Finish(std::uint32_t index, OrderState won);
+  std::uint32_t Allocate();
+  void Free(std::uint32_t index);
+  void HandOff(Shard& shard, std::uint32_t index);
+  std::int64_t ForgetAt(const Slot& slot) const;
+  // The driver's visit to one due slot. REQUIRES: sweep_mu_ held.
+  void Visit(std::uint32_t index, std::int64_t now_nanos, std::size_t* expired);
+  void RecordLateness(std::int64_t nanos);
+
+  Catalog* const catalog_;
+  const Clock* const clock_;
+  const std::uint32_t capacity_;
+  const std::int64_t retention_nanos_;
+
+  struct SlotsDeleter {
+    void operator()(Slot* slots) const;
+  };
+  std::unique_ptr<Slot[], SlotsDeleter> slots_;
+  std::unique_ptr<Shard[]> shards_;
+  // Free slots: a Treiber stack of indices linked through Slot::next, with a
+  // 32-bit tag in the high half against ABA. Low half kNoSlot = empty.
+  alignas(kCacheLineSize) std::atomic<std::uint64_t> free_head_;
+  // Slots [0, fresh_) have been constructed; the rest are untouched memory.
+  alignas(kCacheLineSize) std::atomic<std::uint32_t> fresh_{0};
+
+  // The expiry driver's own state. Mutexes here and in Shard are std::mutex,
+  // not absl::Mutex: Debian's Abseil library is not built with TSan, so TSan
+  // cannot see absl::Mutex's happens-before edges, while it intercepts
+  // pthread mutexes. Uncontended, both cost one atomic RMW each way.
+  alignas(kCacheLineSize) std::mutex sweep_mu_;
+  std::unique_ptr<internal::TimerWheel> wheel_;  // guarded by sweep_mu_
+  // Written by the driver only (under sweep_mu_), read by anyone: relaxed.
+  std::atomic<std::uint64_t> sweeps_{0}, expired_{0}, forgotten_{0}, scheduled_{0};
+  std::atomic<std::int64_t> lateness_max_nanos_{0};
+  std::unique_ptr<std::atomic<std::uint64_t>[]> lateness_histogram_;
+
+  std::mutex thread_mu_;
+  std::condition_variable thread_cv_;
+  bool stop_ = false;  // guarded by thread_mu_
+  std::thread expiry_thread_;
+};
+
+}  // namespace flashstock
+
+#endif  // FLASHSTOCK_ORDERS_H_

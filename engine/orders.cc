@@ -1,0 +1,542 @@
+#include "flashstock/orders.h"
+
+#include <algorithm>
+#include <chrono>
+#include <new>
+#include <type_traits>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
+#include "flashstock/catalog.h"
+#include "flashstock/stock_cell.h"
+#include "internal/check.h"
+#include "internal/timer_wheel.h"
+
+// Memory ordering, edge by edge.
+//
+// 1. Reserve -> other API threads. The reserving thread fills the slot (id,
+//    deadline, lines) and inserts id -> slot under the shard mutex; every
+//    other API thread finds the slot under that mutex, so the unlock/lock
+//    pair publishes those fields. They do not change while the slot is busy.
+// 2. Reserve's outcome. The stock moves and the failure fields
+//    (short_line, short_available) are written outside the mutex, then the
+//    state is stored HELD or FAILED with release; readers load the state with
+//    acquire before reading the failure fields.
+// 3. Reserve -> expiry driver. HandOff pushes the slot on the shard's
+//    hand-off list with a release CAS; the driver takes the whole list with
+//    an acquire exchange, so it sees every field written before the push.
+// 4. The decision. The CAS HELD -> <winner>|moving (and COMMITTED ->
+//    RETURNED|moving) is relaxed: it publishes nothing. The slot's fields are
+//    already visible to both possible deciders (edges 1 and 3), the stock
+//    moves are RMWs on their own counters, and a loser only reports the
+//    winner's name. All deciders but the driver CAS under the shard mutex,
+//    so at most two (one API thread, the driver) ever race, and only from
+//    HELD.
+// 5. Finish -> recycling. The winner reads the slot's lines while moving
+//    stock, then stores the final state with release. The driver recycles a
+//    slot only after an acquire load shows a final state without the moving
+//    bit, so the winner's reads happen before the slot's next owner writes.
+//    A Return, which waits for COMMITTED without the moving bit, is ordered
+//    after the commit's stock moves the same way.
+// 6. Free list. The driver pushes a slot with a release CAS on free_head_; a
+//    reserving thread pops with acquire, so the driver's last reads of the
+//    slot happen before the new owner's writes.
+
+namespace flashstock {
+
+constexpr std::uint32_t kMovingBit = 0x100;
+constexpr std::uint32_t StateWord(OrderState s) { return static_cast<std::uint32_t>(s); }
+constexpr OrderState StateOf(std::uint32_t word) { return static_cast<OrderState>(word & 0xff); }
+
+struct alignas(kCacheLineSize) OrderBook::Slot {
+  std::atomic<std::uint32_t> state{StateWord(OrderState::kNone)};  // OrderState | kMovingBit
+  std::atomic<std::uint32_t> next{kNoSlot};  // free list or hand-off list
+  OrderId id = 0;
+  std::int64_t deadline_nanos = 0;
+  // Time of the last final-state change. Atomic because a Return rewrites it
+  // while the driver may be reading it; relaxed: ordered by `state` (edge 5).
+  std::atomic<std::int64_t> changed_nanos{0};
+  std::int64_t short_available = 0;  // FAILED: the available count seen
+  std::uint8_t line_count = 0;
+  std::uint8_t short_line = 0;       // FAILED: which line was short
+  PackedLine lines[kOrderLinesMax];
+};
+static_assert(kOrderLinesMax <= 255, "line_count fits a byte");
+
+struct alignas(kCacheLineSize) OrderBook::Shard {
+  // Guards `ids`. Held for a lookup, an insert or erase, and at most one
+  // CAS: never while stock moves, never across a wait.
+  std::mutex mu;
+  absl::flat_hash_map<OrderId, std::uint32_t> ids;
+  // Head of this shard's hand-off list to the expiry driver (edge 3).
+  std::atomic<std::uint32_t> incoming{kNoSlot};
+};
+
+namespace {
+
+// Lateness histogram: 50 us buckets up to 100 ms; the last bucket is "more".
+constexpr std::int64_t kLatenessBucketNanos = 50'000;
+constexpr std::size_t kLatenessBuckets = 2001;
+
+// Waits for another thread's bounded, non-blocking work (a reserve moving
+// stock, a winner finishing its moves). Spins briefly, then yields, so on
+// two cores the thread we wait for gets to run (STYLE.md, anti-pattern 2).
+class Backoff {
+ public:
+  void Wait() {
+    if (++spins_ < 64) return;
+    std::this_thread::yield();
+  }
+
+ private:
+  int spins_ = 0;
+};
+
+std::int64_t TickCeil(std::int64_t nanos) {
+  return nanos / kExpiryTickNanos + (nanos % kExpiryTickNanos > 0 ? 1 : 0);
+}
+std::int64_t TickFloor(std::int64_t nanos) {
+  return nanos / kExpiryTickNanos - (nanos % kExpiryTickNanos < 0 ? 1 : 0);
+}
+
+}  // namespace
+
+std::string_view OrderStateName(OrderState state) {
+  switch (state) {
+    case OrderState::kNone: return "NONE";
+    case OrderState::kReserving: return "RESERVING";
+    case OrderState::kHeld: return "HELD";
+    case OrderState::kCommitted: return "COMMITTED";
+    case OrderState::kCancelled: return "CANCELLED";
+    case OrderState::kExpired: return "EXPIRED";
+    case OrderState::kReturned: return "RETURNED";
+    case OrderState::kFailed: return "FAILED";
+  }
+  return "UNKNOWN_STATE";
+}
+
+void OrderBook::SlotsDeleter::operator()(Slot* slots) const {
+  ::operator delete(slots, std::align_val_t{alignof(Slot)});
+}
+
+OrderBook::OrderBook(Catalog* catalog, const Clock* clock, std::uint32_t orders_max,
+                     std::int64_t retention_ms)
+    : catalog_(catalog),
+      clock_(clock),
+      capacity_(orders_max),
+      retention_nanos_(retention_ms * 1'000'000),
+      // Raw storage: a slot is constructed when first handed out, so an
+      // engine sized for millions of orders costs address space, not memory,
+      // until they come.
+      slots_(static_cast<Slot*>(::operator new(sizeof(Slot) * std::size_t{orders_max},
+                                               std::align_val_t{alignof(Slot)}))),
+      shards_(new Shard[kOrderShards]),
+      free_head_(kNoSlot),
+      lateness_histogram_(new std::atomic<std::uint64_t>[kLatenessBuckets]) {
+  static_assert(sizeof(Slot) == 2 * kCacheLineSize, "an order slot is two cache lines");
+  static_assert(std::is_trivially_destructible_v<Slot>, "slots are freed without destruction");
+  FLASHSTOCK_CHECK(catalog != nullptr);
+  FLASHSTOCK_CHECK(clock != nullptr);
+  FLASHSTOCK_CHECK(orders_max >= 1);
+  FLASHSTOCK_CHECK(orders_max <= kOrdersMaxLimit);
+  FLASHSTOCK_CHECK(retention_ms >= 0);
+  FLASHSTOCK_CHECK(retention_ms <= kOrderRetentionMsMax);
+  for (std::size_t i = 0; i < kLatenessBuckets; ++i) lateness_histogram_[i].store(0, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(sweep_mu_);
+  wheel_ = std::make_unique<internal::TimerWheel>(orders_max, TickFloor(clock_->NowNanos()));
+}
+
+OrderBook::~OrderBook() {
+  {
+    std::lock_guard<std::mutex> lock(thread_mu_);
+    stop_ = true;
+  }
+  thread_cv_.notify_all();
+  if (expiry_thread_.joinable()) expiry_thread_.join();
+}
+
+OrderBook::Shard& OrderBook::ShardFor(OrderId id) const {
+  // High bits: flat_hash_map filters on the hash's low 7 bits (STYLE.md).
+  const std::size_t h = absl::Hash<OrderId>{}(id);
+  return shards_[h >> (sizeof(std::size_t) * 8 - 6) & (kOrderShards - 1)];
+}
+static_assert(kOrderShards <= 64, "ShardFor takes the hash's top 6 bits");
+
+OrderResult OrderBook::Normalise(std::span<const OrderLine> lines, Normalised* out) const {
+  out->count = 0;
+  for (const OrderLine& line : lines) {
+    if (line.quantity <= 0 || line.quantity > kOrderLineQuantityMax) {
+      return {Outcome::kInvalidQuantity};
+    }
+    if (!catalog_->Contains(line.sku.index)) return {Outcome::kUnknownSku};
+    // Insertion into a short sorted array, summing duplicates.
+    std::uint32_t at = 0;
+    while (at < out->count && out->lines[at].sku < line.sku.index) ++at;
+    if (at < out->count && out->lines[at].sku == line.sku.index) {
+      const std::int64_t sum = std::int64_t{out->lines[at].quantity} + line.quantity;
+      if (sum > kOrderLineQuantityMax) return {Outcome::kInvalidQuantity};
+      out->lines[at].quantity = static_cast<std::uint32_t>(sum);
+      continue;
+    }
+    if (out->count == kOrderLinesMax) return {Outcome::kInvalidOrder};
+    std::move_backward(out->lines.begin() + at, out->lines.begin() + out->count,
+                       out->lines.begin() + out->count + 1);
+    out->lines[at] = {line.sku.index, static_cast<std::uint32_t>(line.quantity)};
+    ++out->count;
+  }
+  return {Outcome::kOk};
+}
+
+std::uint32_t OrderBook::Allocate() {
+  // Acquire: pairs with Free's release CAS (edge 6).
+  std::uint64_t head = free_head_.load(std::memory_order_acquire);
+  while (static_cast<std::uint32_t>(head) != kNoSlot) {
+    const std::uint32_t index = static_cast<std::uint32_t>(head);
+    // May read a link that is being rewritten (the slot popped and pushed
+    // again meanwhile); then the tag has moved on and the CAS fails.
+    const std::uint32_t next = slots_[index].next.load(std::memory_order_relaxed);
+    const std::uint64_t desired = (((head >> 32) + 1) << 32) | next;
+    if (free_head_.compare_exchange_weak(head, desired, std::memory_order_acquire,
+                                         std::memory_order_acquire)) {
+      return index;
+    }
+  }
+  // Relaxed: the counter only hands out distinct indices; the new slot is
+  // constructed by its owner and published by the shard mutex (edge 1).
+  std::uint32_t fresh = fresh_.load(std::memory_order_relaxed);
+  while (fresh < capacity_) {
+    if (fresh_.compare_exchange_weak(fresh, fresh + 1, std::memory_order_relaxed,
+                                     std::memory_order_relaxed)) {
+      new (&slots_[fresh]) Slot();
+      return fresh;
+    }
+  }
+  return kNoSlot;
+}
+
+void OrderBook::Free(std::uint32_t index) {
+  std::uint64_t head = free_head_.load(std::memory_order_relaxed);
+  while (true) {
+    slots_[index].next.store(static_cast<std::uint32_t>(head), std::memory_order_relaxed);
+    const std::uint64_t desired = (((head >> 32) + 1) << 32) | index;
+    // Release: pairs with Allocate's acquire (edge 6), and publishes `next`.
+    if (free_head_.compare_exchange_weak(head, desired, std::memory_order_release,
+                                         std::memory_order_relaxed)) {
+      return;
+    }
+  }
+}
+
+void OrderBook::HandOff(Shard& shard, std::uint32_t index) {
+  std::uint32_t head = shard.incoming.load(std::memory_order_relaxed);
+  do {
+    slots_[index].next.store(head, std::memory_order_relaxed);
+    // Release: pairs with the driver's acquire exchange in Sweep (edge 3).
+  } while (!shard.incoming.compare_exchange_weak(head, index, std::memory_order_release,
+                                                 std::memory_order_relaxed));
+}
+
+OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std::int64_t ttl_ms) {
+  if (id == 0 || ttl_ms < kHoldTtlMsMin || ttl_ms > kHoldTtlMsMax || lines.empty()) {
+    return {Outcome::kInvalidOrder};
+  }
+  Normalised norm;
+  if (OrderResult r = Normalise(lines, &norm); !r.ok()) return r;
+
+  Shard& shard = ShardFor(id);
+  std::uint32_t index = kNoSlot;
+  for (Backoff backoff;; backoff.Wait()) {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto it = shard.ids.find(id);
+    if (it == shard.ids.end()) {
+      index = Allocate();
+      if (index == kNoSlot) return {Outcome::kOrdersFull};
+      Slot& slot = slots_[index];
+      slot.id = id;
+      slot.deadline_nanos = clock_->NowNanos() + ttl_ms * 1'000'000;
+      slot.line_count = static_cast<std::uint8_t>(norm.count);
+      std::copy_n(norm.lines.begin(), norm.count, slot.lines);
+      // Relaxed: published with the other fields by the mutex (edge 1).
+      slot.state.store(StateWord(OrderState::kReserving), std::memory_order_relaxed);
+      shard.ids.emplace(id, index);
+      break;
+    }
+    // A retry (or a concurrent duplicate) of a known id.
+    const Slot& slot = slots_[it->second];
+    if (slot.line_count != norm.count || !std::equal(norm.lines.begin(), norm.lines.begin() + norm.count, slot.lines)) {
+      return {Outcome::kOrderConflict};
+    }
+    // Acquire: pairs with the release store of HELD/FAILED (edge 2).
+    const std::uint32_t word = slot.state.load(std::memory_order_acquire);
+    const OrderState state = StateOf(word);
+    if (state == OrderState::kReserving) continue;  // the first reserve is still moving stock
+    if (state == OrderState::kFailed) {
+      return {Outcome::kInsufficient, state, SkuHandle{slot.lines[slot.short_line].sku},
+              slot.short_available};
+    }
+    return {Outcome::kOk, state};
+  }
+
+  // Outside the mutex: move stock, line by line, in SKU order.
+  Slot& slot = slots_[index];
+  for (std::uint32_t i = 0; i < norm.count; ++i) {
+    const StockCell::Change change = catalog_->cell(norm.lines[i].sku).TryHold(norm.lines[i].quantity);
+    if (change.ok) continue;
+    for (std::uint32_t j = 0; j < i; ++j) catalog_->cell(norm.lines[j].sku).ReleaseHold(norm.lines[j].quantity);
+    slot.short_line = static_cast<std::uint8_t>(i);
+    slot.short_available = change.available;
+    slot.changed_nanos.store(clock_->NowNanos(), std::memory_order_relaxed);
+    // Release: publishes the failure fields (edge 2).
+    slot.state.store(StateWord(OrderState::kFailed), std::memory_order_release);
+    HandOff(shard, index);  // remembered for retention, then forgotten
+    return {Outcome::kInsufficient, OrderState::kFailed, SkuHandle{norm.lines[i].sku}, change.available};
+  }
+  // Release: pairs with acquire loads of the state (edge 2).
+  slot.state.store(StateWord(OrderState::kHeld), std::memory_order_release);
+  HandOff(shard, index);
+  return {Outcome::kOk, OrderState::kHeld};
+}
+
+OrderResult OrderBook::Commit(OrderId id) { return Decide(id, OrderState::kCommitted, true); }
+OrderResult OrderBook::Cancel(OrderId id) { return Decide(id, OrderState::kCancelled, true); }
+OrderResult OrderBook::Return(OrderId id) { return Decide(id, OrderState::kReturned, true); }
+
+OrderResult OrderBook::Decide(OrderId id, OrderState target, bool honour_deadline) {
+  const OrderState from = target == OrderState::kReturned ? OrderState::kCommitted : OrderState::kHeld;
+  Shard& shard = ShardFor(id);
+  for (Backoff backoff;; backoff.Wait()) {
+    std::uint32_t index;
+    OrderState won = target;
+    {
+      std::lock_guard<std::mutex> lock(shard.mu);
+      auto it = shard.ids.find(id);
+      if (it == shard.ids.end()) return {Outcome::kUnknownOrder};
+      index = it->second;
+      Slot& slot = slots_[index];
+      // Acquire: pairs with the release stores of edges 2 and 5.
+      std::uint32_t word = slot.state.load(std::memory_order_acquire);
+      if (word == StateWord(OrderState::kReserving)) continue;
+      // A return waits for a commit to finish moving its stock (edge 5).
+      if (word == (StateWord(from) | kMovingBit)) continue;
+      if (word != StateWord(from)) {
+        if (target == OrderState::kReturned && StateOf(word) == OrderState::kHeld) {
+          return {Outcome::kOrderOpen, OrderState::kHeld};
+        }
+        return {Outcome::kOrderClosed, StateOf(word)};
+      }
+      if (honour_deadline && from == OrderState::kHeld &&
+          clock_->NowNanos() >= slot.deadline_nanos) {
+        won = OrderState::kExpired;  // a late commit or cancel performs the expiry
+      }
+      // The decision (edge 4). Relaxed: publishes nothing; see the top.
+      if (!slot.state.compare_exchange_strong(word, StateWord(won) | kMovingBit,
+                                              std::memory_order_relaxed,
+                                              std::memory_order_relaxed)) {
+        // Only the expiry driver decides outside this mutex, and only from
+        // HELD: it won.
+        return {Outcome::kOrderClosed, StateOf(word)};
+      }
+    }
+    Finish(index, won);
+    if (won != target) return {Outcome::kOrderClosed, won};
+    return {Outcome::kOk, won};
+  }
+}
+
+void OrderBook::Finish(std::uint32_t index, OrderState won) {
+  Slot& slot = slots_[index];
+  for (std::uint32_t i = 0; i < slot.line_count; ++i) {
+    StockCell& cell = catalog_->cell(slot.lines[i].sku);
+    const std::int64_t q = slot.lines[i].quantity;
+    switch (won) {
+      case OrderState::kCommitted: cell.SellHold(q); break;
+      case OrderState::kCancelled:
+      case OrderState::kExpired: cell.ReleaseHold(q); break;
+      case OrderState::kReturned: cell.Unsell(q); break;
+      default: FLASHSTOCK_CHECK(false);
+    }
+  }
+  slot.changed_nanos.store(clock_->NowNanos(), std::memory_order_relaxed);
+  // Release: the stock is moved and the lines read (edge 5).
+  slot.state.store(StateWord(won), std::memory_order_release);
+}
+
+std::optional<OrderInfo> OrderBook::Get(OrderId id) const {
+  Shard& shard = ShardFor(id);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.ids.find(id);
+  if (it == shard.ids.end()) return std::nullopt;
+  const Slot& slot = slots_[it->second];
+  OrderInfo info;
+  // Acquire: as in Decide. A moving state reports its winner.
+  info.state = StateOf(slot.state.load(std::memory_order_acquire));
+  info.deadline_nanos = slot.deadline_nanos;
+  info.line_count = slot.line_count;
+  for (std::uint32_t i = 0; i < slot.line_count; ++i) {
+    info.lines[i] = {SkuHandle{slot.lines[i].sku}, slot.lines[i].quantity};
+  }
+  return info;
+}
+
+// ---- The expiry driver ------------------------------------------------------
+
+std::int64_t OrderBook::ForgetAt(const Slot& slot) const {
+  return slot.changed_nanos.load(std::memory_order_relaxed) + retention_nanos_;
+}
+
+std::size_t OrderBook::Sweep() {
+  std::lock_guard<std::mutex> lock(sweep_mu_);
+  const std::int64_t now = clock_->NowNanos();
+  // Take every slot handed off since the last sweep (edge 3).
+  for (std::size_t s = 0; s < kOrderShards; ++s) {
+    std::uint32_t index = shards_[s].incoming.exchange(kNoSlot, std::memory_order_acquire);
+    while (index != kNoSlot) {
+      const Slot& slot = slots_[index];
+      const std::uint32_t following = slot.next.load(std::memory_order_relaxed);
+      // A failed reserve is due at its forget time; everything else at its
+      // deadline (if it closed already, Visit moves it on).
+      const bool failed = StateOf(slot.state.load(std::memory_order_acquire)) == OrderState::kFailed;
+      wheel_->Schedule(index, TickCeil(failed ? ForgetAt(slot) : slot.deadline_nanos));
+      index = following;
+    }
+  }
+  std::size_t expired = 0;
+  wheel_->Advance(TickFloor(now), [&](std::uint32_t index, std::int64_t) { Visit(index, now, &expired); });
+  sweeps_.store(sweeps_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  scheduled_.store(wheel_->size(), std::memory_order_relaxed);
+  return expired;
+}
+
+void OrderBook::Visit(std::uint32_t index, std::int64_t now, std::size_t* expired) {
+  Slot& slot = slots_[index];
+  // Acquire: pairs with the release stores of edges 2 and 5.
+  std::uint32_t word = slot.state.load(std::memory_order_acquire);
+  if (word == StateWord(OrderState::kHeld)) {
+    if (now < slot.deadline_nanos) {  // cannot happen with ceil/floor ticks; kept for safety
+      wheel_->Schedule(index, TickCeil(slot.deadline_nanos));
+      return;
+    }
+    // The decision (edge 4), racing at most one API thread.
+    if (slot.state.compare_exchange_strong(word, StateWord(OrderState::kExpired) | kMovingBit,
+                                           std::memory_order_relaxed, std::memory_order_relaxed)) {
+      Finish(index, OrderState::kExpired);
+      ++*expired;
+      expired_.store(expired_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      RecordLateness(clock_->NowNanos() - slot.deadline_nanos);
+      wheel_->Schedule(index, TickCeil(ForgetAt(slot)));
+      return;
+    }
+    // Lost to a commit or cancel; fall through with the winner's word.
+  }
+  if ((word & kMovingBit) != 0 || StateOf(word) == OrderState::kReserving) {
+    wheel_->Schedule(index, TickFloor(now) + 1);  // a winner is still moving stock
+    return;
+  }
+  const std::int64_t forget_at = ForgetAt(slot);
+  if (now < forget_at) {
+    wheel_->Schedule(index, TickCeil(forget_at));
+    return;
+  }
+  {
+    Shard& shard = ShardFor(slot.id);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    // Under the mutex no API thread can decide (edge 4); if a return won
+    // since the load above, look again later.
+    if (slot.state.load(std::memory_order_acquire) != word) {
+      wheel_->Schedule(index, TickFloor(now) + 1);
+      return;
+    }
+    shard.ids.erase(slot.id);
+  }
+  slot.state.store(StateWord(OrderState::kNone), std::memory_order_relaxed);  // ours alone now
+  forgotten_.store(forgotten_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  Free(index);
+}
+
+void OrderBook::RecordLateness(std::int64_t nanos) {
+  if (nanos < 0) nanos = 0;
+  const std::size_t bucket =
+      std::min<std::size_t>(static_cast<std::size_t>(nanos / kLatenessBucketNanos), kLatenessBuckets - 1);
+  lateness_histogram_[bucket].store(lateness_histogram_[bucket].load(std::memory_order_relaxed) + 1,
+                                    std::memory_order_relaxed);
+  if (nanos > lateness_max_nanos_.load(std::memory_order_relaxed)) {
+    lateness_max_nanos_.store(nanos, std::memory_order_relaxed);
+  }
+}
+
+ExpiryStats OrderBook::expiry_stats() const {
+  ExpiryStats stats;
+  stats.sweeps = sweeps_.load(std::memory_order_relaxed);
+  stats.expired = expired_.load(std::memory_order_relaxed);
+  stats.forgotten = forgotten_.load(std::memory_order_relaxed);
+  stats.scheduled = scheduled_.load(std::memory_order_relaxed);
+  stats.lateness_max_nanos = lateness_max_nanos_.load(std::memory_order_relaxed);
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < kLatenessBuckets; ++i) total += lateness_histogram_[i].load(std::memory_order_relaxed);
+  // Percentiles report the bucket's upper edge (never flatter than the truth),
+  // capped by the maximum seen.
+  auto percentile = [&](double p) -> std::int64_t {
+    if (total == 0) return 0;
+    const auto rank = static_cast<std::uint64_t>(p * static_cast<double>(total - 1)) + 1;
+    std::uint64_t seen = 0;
+    for (std::size_t i = 0; i < kLatenessBuckets; ++i) {
+      seen += lateness_histogram_[i].load(std::memory_order_relaxed);
+      if (seen >= rank) {
+        return std::min<std::int64_t>(static_cast<std::int64_t>(i + 1) * kLatenessBucketNanos,
+                                      stats.lateness_max_nanos);
+      }
+    }
+    return stats.lateness_max_nanos;
+  };
+  stats.lateness_p50_nanos = percentile(0.50);
+  stats.lateness_p99_nanos = percentile(0.99);
+  return stats;
+}
+
+void OrderBook::StartExpiryThread() {
+  FLASHSTOCK_CHECK(!expiry_thread_.joinable());
+  expiry_thread_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(thread_mu_);
+    while (!stop_) {
+      lock.unlock();
+      Sweep();
+      lock.lock();
+      // Sleeps one interval, or wakes at once when the book is destroyed.
+      thread_cv_.wait_for(lock, std::chrono::nanoseconds(kExpirySweepIntervalNanos), [this] { return stop_; });
+    }
+  });
+}
+
+// ---- Recovery ---------------------------------------------------------------
+
+OrderResult OrderBook::RestoreHold(OrderId id, std::span<const OrderLine> lines, std::int64_t deadline_nanos) {
+  if (id == 0 || lines.empty()) return {Outcome::kInvalidOrder};
+  Normalised norm;
+  if (OrderResult r = Normalise(lines, &norm); !r.ok()) return r;
+  Shard& shard = ShardFor(id);
+  std::uint32_t index;
+  {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    if (shard.ids.contains(id)) return {Outcome::kOrderConflict};
+    index = Allocate();
+    if (index == kNoSlot) return {Outcome::kOrdersFull};
+    Slot& slot = slots_[index];
+    slot.id = id;
+    slot.deadline_nanos = deadline_nanos;
+    slot.line_count = static_cast<std::uint8_t>(norm.count);
+    std::copy_n(norm.lines.begin(), norm.count, slot.lines);
+    shard.ids.emplace(id, index);
+  }
+  for (std::uint32_t i = 0; i < norm.count; ++i) catalog_->cell(norm.lines[i].sku).ForceHold(norm.lines[i].quantity);
+  slots_[index].state.store(StateWord(OrderState::kHeld), std::memory_order_release);
+  HandOff(shard, index);
+  return {Outcome::kOk, OrderState::kHeld};
+}
+
+OrderResult OrderBook::RestoreClose(OrderId id, OrderState target) {
+  FLASHSTOCK_CHECK(target == OrderState::kCommitted || target == OrderState::kCancelled ||
+                   target == OrderState::kExpired || target == OrderState::kReturned);
+  return Decide(id, target, false);
+}
+
+}  // namespace flashstock
