@@ -56,6 +56,10 @@ bool SegmentReader::ReadHeader() {
   return true;
 }
 
+// The header fields are checked against each other before the length is
+// trusted, so a damaged length in the newest segment's last record reads as
+// corruption rather than as a torn tail: a crash cuts records short but never
+// leaves a header that disagrees with itself.
 bool SegmentReader::Next(Record* r) {
   if (end_ != End::kNone) return false;
   const std::size_t remaining = bytes_.size() - offset_;
@@ -69,55 +73,34 @@ bool SegmentReader::Next(Record* r) {
   const char* p = bytes_.data() + offset_;
   const std::uint16_t length = Get<std::uint16_t>(p + 4);
   const std::uint8_t type = Get<std::uint8_t>(p + 6);
-  if (type == 0 && length == 0 && Get<std::uint32_t>(p) == 0) {
-    return Fail(false, absl::StrCat("zero record at offset ", offset_));
-  }
-  if (length % 8 != 0 || length > kRecordPayloadBytesMax) {
-    return Fail(false, absl::StrCat("bad record length ", length, " at offset ", offset_));
-  }
-  if (remaining < kRecordHeaderBytes + length) {
-    return Fail(true, absl::StrCat("record at offset ", offset_, " (", remaining, " of ",
-                                   kRecordHeaderBytes + length, " bytes)"));
-  }
-  if (Checksum32(p + 4, kRecordHeaderBytes - 4 + length) != Get<std::uint32_t>(p)) {
-    return Fail(false, absl::StrCat("record checksum mismatch at offset ", offset_));
-  }
-  // From here the bytes are what the writer wrote; a failure below is a
-  // writer bug or a forged record, reported as corruption all the same.
   const std::uint64_t sequence = Get<std::uint64_t>(p + 8);
   const auto bad = [&](const std::string& why) {
     return Fail(false, absl::StrCat(why, " in record ", sequence, " at offset ", offset_));
   };
-  if (Get<std::uint8_t>(p + 7) != 0) return bad("nonzero flags");
-  if (sequence != next_sequence_) {
-    return bad(absl::StrCat("sequence gap (expected ", next_sequence_, ")"));
+  if (type == 0 && length == 0 && Get<std::uint32_t>(p) == 0) {
+    return Fail(false, absl::StrCat("zero record at offset ", offset_));
   }
+  if (Get<std::uint8_t>(p + 7) != 0) return bad("nonzero flags");
+  if (sequence != next_sequence_) return bad(absl::StrCat("sequence gap (expected ", next_sequence_, ")"));
   const char* payload = p + kRecordHeaderBytes;
-  r->sequence = sequence;
-  r->offset = offset_;
-  r->bytes = static_cast<std::uint32_t>(kRecordHeaderBytes + length);
-  r->type = static_cast<RecordType>(type);
-  r->name = {};
-  r->floor = 0;
-  switch (r->type) {
+  switch (static_cast<RecordType>(type)) {
     case RecordType::kTake:
     case RecordType::kRestock:
     case RecordType::kSetFloor:
-      if (length != kStockPayloadBytes) return bad("bad stock record length");
-      r->sku = Get<std::uint32_t>(payload);
-      if (Get<std::uint32_t>(payload + 4) != 0) return bad("nonzero reserved field");
-      r->value = Get<std::int64_t>(payload + 8);
-      if (r->type == RecordType::kSetFloor ? r->value > 0 : r->value <= 0) return bad("value out of range");
+      if (length != kStockPayloadBytes) return bad(absl::StrCat("bad length ", length, " for a stock record"));
       break;
     case RecordType::kDefine: {
-      const std::size_t name_bytes = Get<std::uint8_t>(payload + 4);
-      if (name_bytes < kNameBytesMin || name_bytes > kNameBytesMax) return bad("bad name length");
-      if (length != PaddedLength(kDefineFixedBytes + name_bytes)) return bad("bad define length");
-      r->sku = Get<std::uint32_t>(payload);
-      r->value = Get<std::int64_t>(payload + 8);
-      r->floor = Get<std::int64_t>(payload + 16);
-      if (r->floor > 0 || r->value < 0 || r->value < r->floor) return bad("bad define level/floor");
-      r->name = std::string_view(payload + kDefineFixedBytes, name_bytes);
+      if (length < PaddedLength(kDefineFixedBytes + kNameBytesMin) ||
+          length > PaddedLength(kDefineFixedBytes + kNameBytesMax) || length % 8 != 0) {
+        return bad(absl::StrCat("bad length ", length, " for a define record"));
+      }
+      if (remaining >= kRecordHeaderBytes + 8) {
+        const std::size_t name_bytes = Get<std::uint8_t>(payload + 4);
+        if (name_bytes < kNameBytesMin || name_bytes > kNameBytesMax ||
+            length != PaddedLength(kDefineFixedBytes + name_bytes)) {
+          return bad("define length disagrees with its name length");
+        }
+      }
       break;
     }
     default:
@@ -125,6 +108,38 @@ bool SegmentReader::Next(Record* r) {
         return bad(absl::StrCat("record type ", type, " (reserved for orders) not supported"));
       }
       return bad(absl::StrCat("unknown record type ", type));
+  }
+  if (remaining < kRecordHeaderBytes + length) {
+    return Fail(true, absl::StrCat("record at offset ", offset_, " (", remaining, " of ",
+                                   kRecordHeaderBytes + length, " bytes)"));
+  }
+  if (Checksum32(p + 4, kRecordHeaderBytes - 4 + length) != Get<std::uint32_t>(p)) {
+    return bad("checksum mismatch");
+  }
+  // From here the bytes are what a writer wrote; a failure below is a writer
+  // bug or a forged record, reported as corruption all the same.
+  r->sequence = sequence;
+  r->offset = offset_;
+  r->bytes = static_cast<std::uint32_t>(kRecordHeaderBytes + length);
+  r->type = static_cast<RecordType>(type);
+  r->name = {};
+  r->floor = 0;
+  if (r->type == RecordType::kDefine) {
+    const std::size_t name_bytes = Get<std::uint8_t>(payload + 4);
+    r->sku = Get<std::uint32_t>(payload);
+    r->value = Get<std::int64_t>(payload + 8);
+    r->floor = Get<std::int64_t>(payload + 16);
+    if (r->floor > 0 || r->value < 0 || r->value < r->floor) return bad("bad define level/floor");
+    for (std::size_t i = kDefineFixedBytes + name_bytes; i < length; ++i) {
+      if (payload[i] != 0) return bad("nonzero padding");
+    }
+    if (Get<std::uint8_t>(payload + 5) != 0 || Get<std::uint16_t>(payload + 6) != 0) return bad("nonzero reserved field");
+    r->name = std::string_view(payload + kDefineFixedBytes, name_bytes);
+  } else {
+    r->sku = Get<std::uint32_t>(payload);
+    if (Get<std::uint32_t>(payload + 4) != 0) return bad("nonzero reserved field");
+    r->value = Get<std::int64_t>(payload + 8);
+    if (r->type == RecordType::kSetFloor ? r->value > 0 : r->value <= 0) return bad("value out of range");
   }
   offset_ += kRecordHeaderBytes + length;
   ++next_sequence_;
