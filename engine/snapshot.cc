@@ -83,6 +83,9 @@ absl::StatusOr<JournalState> DecodeSnapshot(std::string_view bytes) {
     const char* h = bytes.data() + off;
     const auto type = static_cast<SectionType>(Get<std::uint32_t>(h));
     const std::uint64_t length = Get<std::uint64_t>(h + 8);
+    if (Get<std::uint32_t>(h + 4) != 0 || Get<std::uint64_t>(h + 24) != 0) {
+      return absl::DataLossError(absl::StrCat("snapshot section header has nonzero reserved bytes at offset ", off));
+    }
     off += kSectionHeaderBytes;
     if (length > bytes.size() - off) return absl::DataLossError(absl::StrCat("snapshot section past end at offset ", off));
     const std::string_view payload = bytes.substr(off, length);
