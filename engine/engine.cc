@@ -207,12 +207,19 @@ StockResult Engine::SetFloor(SkuHandle sku, std::int64_t floor) {
   StockCell& cell = catalog_.cell(sku.index);
   if (journal_ != nullptr) {
     std::uint64_t seq = 0;
-    const Outcome o = journal_->AppendControl(
-        {journal::RecordType::kSetFloor, sku.index, floor, 0, {}}, [&] { cell.SetFloor(floor); }, &seq);
+    std::int64_t old_floor = 0;
+    const Outcome o = journal_->AppendControl({journal::RecordType::kSetFloor, sku.index, floor, 0, {}},
+                                              [&] {
+                                                old_floor = cell.Floor();
+                                                cell.SetFloor(floor);
+                                              },
+                                              &seq);
     if (o != Outcome::kOk) return {o, cell.Level(), 0};
-    // A floor whose commit failed stays in memory: the engine is read-only
-    // from then on, and the floor only refuses takes.
     if (durability_ == Durability::kSync && !journal_->WaitControlDurable(seq)) {
+      // Not durable, so not acknowledged: put the old floor back. (Two sync
+      // floor changes of one SKU failing in the same commit may restore in
+      // either order; the engine is read-only from here on either way.)
+      cell.SetFloor(old_floor);
       return {Outcome::kReadOnly, cell.Level(), 0};
     }
   } else {

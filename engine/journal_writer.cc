@@ -52,7 +52,7 @@ JournalWriter::~JournalWriter() {
   // before is drained before it exits.
   stop_.store(true, std::memory_order_release);
   Kick();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();  // not started when Start failed
   if (file_ != nullptr) (void)file_->Close();
   for (std::size_t i = 0; i < kProducersMax; ++i) delete producers_[i].load(std::memory_order_relaxed);
 }
