@@ -81,7 +81,7 @@ TEST_P(SnapshotUnderLoadTest, RecoveryEqualsLiveState) {
     threads.emplace_back([&] {
       while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
       int floor_round = 0;
-      while (done.load(std::memory_order_acquire) < kWorkers) {
+      while (floor_round < 3 || done.load(std::memory_order_acquire) < kWorkers) {
         ASSERT_TRUE(e->Checkpoint().ok());
         ASSERT_TRUE(e->SetFloor("s" + std::to_string(floor_round % kSkus), -(floor_round % 5)).ok());
         ++floor_round;
