@@ -31,6 +31,7 @@ constexpr char kShellUsage[] =
     "  TAKEUPTO sku n           -> OK <taken> <available>\n"
     "  LEVEL sku                -> OK <available>\n"
     "  FLOOR sku floor          -> OK <available>   (floor <= 0 allows backorders)\n"
+    "  CHECKPOINT               -> OK <durable sequence>   (journal: snapshot now)\n"
     "  errors                   -> ERR <CODE> <message>\n"
     "\n"
     "options:\n"

@@ -98,6 +98,12 @@ std::optional<std::string> Shell::Execute(std::string_view whole_line) {
                                             : engine_->SetFloor(S(f[1]), a);
     return r.ok() ? Ok(r.available) : Error(*engine_, r, f[1], a);
   }
+  if (verb == "CHECKPOINT") {
+    if (auto e = want(0, 0, "CHECKPOINT")) return e;
+    const absl::Status st = engine_->Checkpoint();
+    if (st.ok()) return absl::StrCat("OK ", engine_->durable_sequence());
+    return absl::StrCat("ERR CHECKPOINT ", st.message());
+  }
   if (verb == "LEVEL") {
     if (auto e = want(1, 1, "LEVEL sku")) return e;
     const StockResult r = engine_->Level(S(f[1]));
