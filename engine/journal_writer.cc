@@ -255,16 +255,16 @@ void JournalWriter::Idle() {
     if (HasWork()) return;
     CpuRelax();
   }
-  sleeping_.store(true, std::memory_order_relaxed);
-  // seq_cst fence: the journal half of the Dekker pair (see the header).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // seq_cst RMW: the journal half of the Dekker pair (see the header).
+  sleeping_.exchange(1, std::memory_order_seq_cst);
   if (!HasWork() && !stop_.load(std::memory_order_acquire) &&
       !rotate_requested_.load(std::memory_order_acquire)) {
     absl::MutexLock lock(&wake_mu_);
     if (!kicked_) wake_cv_.WaitWithTimeout(&wake_mu_, absl::Microseconds(kJournalIdleSleepUs));
     kicked_ = false;
   }
-  sleeping_.store(false, std::memory_order_relaxed);
+  // Relaxed: a stale 1 only costs a producer an unneeded Kick().
+  sleeping_.store(0, std::memory_order_relaxed);
 }
 
 void JournalWriter::Accumulate(const Entry& e) {

@@ -30,12 +30,17 @@
 //  - failed_ is stored with release before the wake bump, so a woken waiter
 //    sees it; hot-path checks load it relaxed (a change that slips past is
 //    dropped and, in sync mode, reported READONLY by its wait).
-//  - sleeping_ (journal thread idle) and a ring push form a Dekker pair:
-//    both sides put a seq_cst fence between their store and their load, so a
-//    sync-mode producer either sees the journal asleep and kicks it, or the
-//    journal sees the pushed entry. Async producers skip the fence and rely
-//    on the journal's bounded idle sleep (kJournalIdleSleepUs), unless their
-//    ring is filling up.
+//  - sleeping_ (journal thread idle) and a ring push form a Dekker pair.
+//    Both sides use a read-modify-write of sleeping_ (the producer a
+//    fetch_add(0) after its push, the journal an exchange(1) before it
+//    re-checks the rings): RMWs of one location are totally ordered and each
+//    reads the one before, so either the producer's RMW comes later and
+//    reads 1 (it kicks the journal), or the journal's exchange comes later
+//    and acquires the producer's release RMW, so its re-check sees the push.
+//    (Not fences: ThreadSanitizer does not model atomic_thread_fence.)
+//    Sync producers always do this; async ones only when their ring is
+//    filling up, otherwise they rely on the journal's bounded idle sleep
+//    (kJournalIdleSleepUs).
 #ifndef FLASHSTOCK_JOURNAL_WRITER_H_
 #define FLASHSTOCK_JOURNAL_WRITER_H_
 
@@ -216,9 +221,8 @@ class JournalWriter {
   bool HasWork() const;
   void Idle();
   void MaybeKick() {
-    // seq_cst fence: the producer half of the Dekker pair with sleeping_.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (sleeping_.load(std::memory_order_relaxed)) Kick();
+    // seq_cst RMW: the producer half of the Dekker pair (see above).
+    if (sleeping_.fetch_add(0, std::memory_order_seq_cst) != 0) Kick();
   }
   void Kick();
   Outcome WaitForRoom(Producer* p);
@@ -243,7 +247,7 @@ class JournalWriter {
   // Journal thread state.
   std::thread thread_;
   std::atomic<bool> stop_{false};
-  std::atomic<bool> sleeping_{false};
+  std::atomic<std::uint32_t> sleeping_{0};  // 1 while the journal thread may block
   absl::Mutex wake_mu_;
   absl::CondVar wake_cv_;
   bool kicked_ ABSL_GUARDED_BY(wake_mu_) = false;

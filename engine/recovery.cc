@@ -106,19 +106,36 @@ absl::StatusOr<Recovered> Recover(const std::string& dir, const RecoveryOptions&
       problem = absl::StrCat("sequence gap between segments (expected ", state.sequence + 1, ")");
     } else {
       if (!covered) started = true;
-      Record r;
-      while (reader.Next(&r)) {
-        ++report.records;
-        if (!covered && r.sequence > state.sequence) {
-          if (absl::Status s = state.Apply(r); !s.ok()) {
-            problem = absl::StrCat(s.message(), " in record ", r.sequence, " at offset ", r.offset);
-            stop_offset = r.offset;
-            break;
+      // Records are applied in groups of kReplayWindow, each SKU's state
+      // prefetched as its record is read: replay is bound by cache misses on
+      // the SKU array (random SKUs), and this overlaps them.
+      constexpr std::size_t kReplayWindow = 32;
+      Record window[kReplayWindow];
+      std::size_t pending = 0;
+      auto apply_window = [&]() -> bool {
+        for (std::size_t k = 0; k < pending; ++k) {
+          const Record& r = window[k];
+          if (!covered && r.sequence > state.sequence) {
+            if (absl::Status s = state.Apply(r); !s.ok()) {
+              problem = absl::StrCat(s.message(), " in record ", r.sequence, " at offset ", r.offset);
+              stop_offset = r.offset;
+              return false;
+            }
+            ++report.replayed;
           }
-          ++report.replayed;
+          if (options.on_record) options.on_record(seg.name, r);
         }
-        if (options.on_record) options.on_record(seg.name, r);
+        pending = 0;
+        return true;
+      };
+      bool applied_all = true;
+      while (reader.Next(&window[pending])) {
+        ++report.records;
+        const std::uint32_t sku = window[pending].sku;
+        if (sku < state.skus.size()) __builtin_prefetch(&state.skus[sku].level, 1);
+        if (++pending == kReplayWindow && !(applied_all = apply_window())) break;
       }
+      if (applied_all) applied_all = apply_window();
       if (problem.empty()) {
         stop_offset = reader.valid_bytes();
         if (reader.end() != SegmentReader::End::kClean) {
