@@ -11,9 +11,10 @@ Checkpointer::~Checkpointer() { Stop(); }
 
 void Checkpointer::Stop() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
+  cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -23,16 +24,18 @@ void Checkpointer::Start(JournalWriter* writer) {
 }
 
 void Checkpointer::Due() {
-  absl::MutexLock lock(&mu_);
-  due_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    due_ = true;
+  }
+  cv_.notify_all();
 }
 
 void Checkpointer::Run() {
   while (true) {
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](Checkpointer* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) { return c->due_ || c->stop_; }, this));
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return due_ || stop_; });
       if (stop_) return;
       due_ = false;
     }
@@ -41,7 +44,7 @@ void Checkpointer::Run() {
 }
 
 absl::Status Checkpointer::Checkpoint() {
-  absl::MutexLock run(&run_mu_);
+  std::lock_guard<std::mutex> run(run_mu_);
   absl::Status status = [&]() -> absl::Status {
     absl::StatusOr<std::uint64_t> through = writer_->RotateForCheckpoint();
     if (!through.ok()) return through.status();
@@ -68,19 +71,19 @@ absl::Status Checkpointer::Checkpoint() {
     }
     return fs_->SyncDir(dir_);
   }();
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   last_status_ = status;
   if (status.ok()) ++checkpoints_;
   return status;
 }
 
 std::uint64_t Checkpointer::checkpoints() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return checkpoints_;
 }
 
 absl::Status Checkpointer::last_status() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return last_status_;
 }
 

@@ -16,7 +16,8 @@
 #include <thread>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include <condition_variable>
+#include <mutex>
 #include "journal_writer.h"
 #include "snapshot.h"
 
@@ -48,14 +49,16 @@ class Checkpointer {
   const std::string dir_;
   internal::FileSystem* const fs_;
   JournalWriter* writer_ = nullptr;
-  absl::Mutex run_mu_;  // one checkpoint at a time
-  JournalState state_ ABSL_GUARDED_BY(run_mu_);
+  // std::mutex, not absl::Mutex: see journal_writer.h.
+  std::mutex run_mu_;   // one checkpoint at a time
+  JournalState state_;  // guarded by run_mu_
 
-  mutable absl::Mutex mu_;
-  bool due_ ABSL_GUARDED_BY(mu_) = false;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::uint64_t checkpoints_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Status last_status_ ABSL_GUARDED_BY(mu_);
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool due_ = false;  // guarded by mu_ (and the next three)
+  bool stop_ = false;
+  std::uint64_t checkpoints_ = 0;
+  absl::Status last_status_;
   std::thread thread_;
 };
 

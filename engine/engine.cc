@@ -108,7 +108,7 @@ StockResult Engine::DefineJournaled(std::string_view name, std::int64_t quantity
   if (!Catalog::ValidName(name)) return {Outcome::kInvalidName, 0, 0};
   if (floor > 0 || quantity < 0 || quantity < floor) return {Outcome::kInvalidQuantity, 0, 0};
   // Held across the durable wait: defines are serialised, one per commit.
-  absl::MutexLock lock(&define_mu_);
+  std::lock_guard<std::mutex> lock(define_mu_);
   if (catalog_.Find(name).has_value()) return {Outcome::kAlreadyDefined, 0, 0};
   const std::uint32_t index = catalog_.size();
   if (index >= catalog_.capacity()) return {Outcome::kCatalogFull, 0, 0};

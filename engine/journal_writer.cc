@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
+#include <chrono>
 #include "internal/check.h"
 #include "internal/reader_slots.h"
 
@@ -77,9 +77,9 @@ Producer* JournalWriter::ThisThreadProducer() {
 }
 
 void JournalWriter::Kick() {
-  absl::MutexLock lock(&wake_mu_);
+  std::lock_guard<std::mutex> lock(wake_mu_);
   kicked_ = true;
-  wake_cv_.Signal();
+  wake_cv_.notify_one();
 }
 
 Outcome JournalWriter::WaitForRoom(Producer* p) {
@@ -125,16 +125,16 @@ bool JournalWriter::WaitControlDurable(std::uint64_t seq) {
 }
 
 Outcome JournalWriter::AppendControl(Control record, const std::function<void()>& apply, std::uint64_t* seq) {
-  absl::MutexLock lock(&control_mu_);
+  std::unique_lock<std::mutex> lock(control_mu_);
   while (true) {
     if (failed_.load(std::memory_order_acquire)) return Outcome::kReadOnly;
     if (control_pending_.size() < kControlQueueDepth) break;
     if (options_.full_queue == FullQueuePolicy::kRefuse) return Outcome::kBackpressure;
     const std::uint32_t w = control_.wake.load(std::memory_order_acquire);
-    control_mu_.Unlock();
+    lock.unlock();
     Kick();
     control_.wake.wait(w, std::memory_order_acquire);
-    control_mu_.Lock();
+    lock.lock();
   }
   apply();
   control_pending_.push_back(std::move(record));
@@ -155,7 +155,7 @@ absl::Status JournalWriter::Flush() {
   targets.emplace_back(&shared_producer_, shared_producer_.pushed.load(std::memory_order_acquire));
   std::uint64_t control_target;
   {
-    absl::MutexLock lock(&control_mu_);
+    std::lock_guard<std::mutex> lock(control_mu_);
     control_target = control_pushed_;
   }
   Kick();
@@ -174,17 +174,17 @@ absl::Status JournalWriter::WaitThisThread() {
 }
 
 absl::StatusOr<std::uint64_t> JournalWriter::RotateForCheckpoint() {
-  absl::MutexLock lock(&rotate_mu_);
+  std::unique_lock<std::mutex> lock(rotate_mu_);
   const std::uint64_t generation = rotate_generation_;
   // Release: pairs with the journal thread's acquire exchange.
   rotate_requested_.store(true, std::memory_order_release);
   Kick();
-  while (rotate_generation_ == generation) rotate_cv_.Wait(&rotate_mu_);
+  rotate_cv_.wait(lock, [&] { return rotate_generation_ != generation; });
   return rotate_result_;
 }
 
 absl::Status JournalWriter::failure() const {
-  absl::MutexLock lock(&failure_mu_);
+  std::lock_guard<std::mutex> lock(failure_mu_);
   return failure_;
 }
 
@@ -218,7 +218,7 @@ absl::Status JournalWriter::CloseSegment() {
 
 void JournalWriter::Fail(const absl::Status& status) {
   {
-    absl::MutexLock lock(&failure_mu_);
+    std::lock_guard<std::mutex> lock(failure_mu_);
     if (failure_.ok()) failure_ = status;
   }
   // Release: pairs with waiters' acquire loads, after their wake.
@@ -259,8 +259,8 @@ void JournalWriter::Idle() {
   sleeping_.exchange(1, std::memory_order_seq_cst);
   if (!HasWork() && !stop_.load(std::memory_order_acquire) &&
       !rotate_requested_.load(std::memory_order_acquire)) {
-    absl::MutexLock lock(&wake_mu_);
-    if (!kicked_) wake_cv_.WaitWithTimeout(&wake_mu_, absl::Microseconds(kJournalIdleSleepUs));
+    std::unique_lock<std::mutex> lock(wake_mu_);
+    if (!kicked_) wake_cv_.wait_for(lock, std::chrono::microseconds(kJournalIdleSleepUs));
     kicked_ = false;
   }
   // Relaxed: a stale 1 only costs a producer an unneeded Kick().
@@ -291,7 +291,7 @@ std::size_t JournalWriter::Collect() {
   batch_changes_ = 0;
   // Control records first, in their order.
   if (control_count_.load(std::memory_order_acquire) > 0) {
-    absl::MutexLock lock(&control_mu_);
+    std::lock_guard<std::mutex> lock(control_mu_);
     control_batch_.swap(control_pending_);
     control_count_.store(0, std::memory_order_relaxed);
   }
@@ -427,10 +427,10 @@ void JournalWriter::Run() {
         }
       }
       bytes_since_checkpoint_ = 0;
-      absl::MutexLock lock(&rotate_mu_);
+      std::lock_guard<std::mutex> lock(rotate_mu_);
       rotate_result_ = result;
       ++rotate_generation_;
-      rotate_cv_.SignalAll();
+      rotate_cv_.notify_all();
       continue;
     }
     if (stopping) break;

@@ -45,6 +45,7 @@
 #define FLASHSTOCK_JOURNAL_WRITER_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -56,7 +57,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "boost/lockfree/spsc_queue.hpp"
 #include "flashstock/engine.h"
 #include "internal/file.h"
@@ -229,7 +229,7 @@ class JournalWriter {
   bool WaitOn(Producer* p, std::uint64_t seq);
 
   const WriterOptions options_;
-  const Durability durability_;
+  const Durability durability_;  // read by every Push; written once
 
   std::unique_ptr<std::atomic<Producer*>[]> producers_;
   std::atomic<std::size_t> producers_used_{0};
@@ -238,9 +238,11 @@ class JournalWriter {
   std::mutex shared_mu_;
 
   // Control queue.
-  absl::Mutex control_mu_;
-  std::vector<Control> control_pending_ ABSL_GUARDED_BY(control_mu_);
-  std::uint64_t control_pushed_ ABSL_GUARDED_BY(control_mu_) = 0;
+  // std::mutex rather than absl::Mutex throughout: Debian's Abseil is not
+  // built with ThreadSanitizer, which then cannot see its synchronisation.
+  std::mutex control_mu_;
+  std::vector<Control> control_pending_;  // guarded by control_mu_
+  std::uint64_t control_pushed_ = 0;      // guarded by control_mu_
   std::atomic<std::size_t> control_count_{0};  // pending size, for HasWork
   Producer control_;  // only durable/wake/popped are used
 
@@ -248,9 +250,9 @@ class JournalWriter {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint32_t> sleeping_{0};  // 1 while the journal thread may block
-  absl::Mutex wake_mu_;
-  absl::CondVar wake_cv_;
-  bool kicked_ ABSL_GUARDED_BY(wake_mu_) = false;
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool kicked_ = false;  // guarded by wake_mu_
 
   std::unique_ptr<internal::WritableFile> file_;
   std::uint64_t next_sequence_;
@@ -270,15 +272,17 @@ class JournalWriter {
   std::size_t batch_changes_ = 0;
 
   // Rotation requests from the checkpointer.
-  absl::Mutex rotate_mu_;
-  absl::CondVar rotate_cv_;
+  std::mutex rotate_mu_;
+  std::condition_variable rotate_cv_;
   std::atomic<bool> rotate_requested_{false};
-  std::uint64_t rotate_generation_ ABSL_GUARDED_BY(rotate_mu_) = 0;
-  absl::StatusOr<std::uint64_t> rotate_result_ ABSL_GUARDED_BY(rotate_mu_) = 0;
+  std::uint64_t rotate_generation_ = 0;               // guarded by rotate_mu_
+  absl::StatusOr<std::uint64_t> rotate_result_ = 0;  // guarded by rotate_mu_
 
-  std::atomic<bool> failed_{false};
-  mutable absl::Mutex failure_mu_;
-  absl::Status failure_ ABSL_GUARDED_BY(failure_mu_);
+  // Read by every change (Reserve): alone on its line, so the journal
+  // thread's per-commit stores nearby do not evict it from producers' caches.
+  alignas(kCacheLineSize) std::atomic<bool> failed_{false};
+  alignas(kCacheLineSize) mutable std::mutex failure_mu_;
+  absl::Status failure_;  // guarded by failure_mu_
   std::atomic<std::uint64_t> durable_sequence_{0};
 
   // Relaxed: statistics, read for reporting only.

@@ -32,6 +32,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -174,7 +175,7 @@ class Engine {
 
   Catalog catalog_;
   Durability durability_ = Durability::kNone;
-  absl::Mutex define_mu_;  // serialises journaled defines
+  std::mutex define_mu_;  // serialises journaled defines (std::mutex: visible to TSan)
   std::unique_ptr<internal::DirLock> lock_;
   std::unique_ptr<journal::Checkpointer> checkpointer_;
   std::unique_ptr<journal::JournalWriter> journal_;
