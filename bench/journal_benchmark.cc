@@ -172,8 +172,9 @@ void BM_HandOff(benchmark::State& state) {
     if (spsc ? ring.push(e) : handoff_queue.bounded_push(e)) ++pushed;
   }
   state.SetItemsProcessed(pushed);
-  state.counters["full_pct"] =
-      100.0 * static_cast<double>(state.iterations() - pushed) / static_cast<double>(state.iterations());
+  state.counters["full_pct"] = benchmark::Counter(
+      100.0 * static_cast<double>(state.iterations() - pushed) / static_cast<double>(state.iterations()),
+      benchmark::Counter::kAvgThreads);
 }
 BENCHMARK(BM_HandOff)->ArgName("mpmc")->Arg(0)->Arg(1)->UseRealTime()->Threads(2);
 
