@@ -363,10 +363,7 @@ void JournalWriter::PublishDurable() {
 }
 
 void JournalWriter::Commit() {
-  const std::uint64_t records_before = next_sequence_;
   EncodeBatch();
-  const std::uint64_t records = next_sequence_ - records_before;  // plus those encoded in Collect
-  (void)records;
   if (failed_.load(std::memory_order_relaxed)) {
     // Read-only: queued changes are dropped, never written after a failure.
     buffer_.clear();
