@@ -1,18 +1,167 @@
 #include "flashstock/engine.h"
 
-namespace flashstock {
+#include "absl/strings/str_cat.h"
+#include "checkpointer.h"
+#include "internal/check.h"
+#include "internal/file.h"
+#include "journal_writer.h"
+#include "recovery.h"
 
-Engine::Engine(const EngineOptions& options)
-    : catalog_(options.skus_max),
+namespace flashstock {
+namespace {
+constexpr int kKindTake = 0;
+constexpr int kKindTakeUpTo = 1;
+constexpr int kKindRestock = 2;
+}  // namespace
+
+Engine::Engine(const EngineOptions& options) : Engine(options, options.skus_max) {
+  FLASHSTOCK_CHECK(options.durability == Durability::kNone);
+}
+
+Engine::Engine(const EngineOptions& options, std::uint32_t skus_max)
+    : catalog_(skus_max),
+      durability_(options.durability),
       orders_(&catalog_, options.clock != nullptr ? options.clock : Clock::Steady(), options.orders_max,
               options.order_retention_ms) {
   if (options.expiry_thread) orders_.StartExpiryThread();
 }
 
+Engine::~Engine() {
+  // The checkpointer's thread talks to the writer and the writer's thread
+  // calls the checkpointer: stop the former, then the writer, then free.
+  if (checkpointer_ != nullptr) checkpointer_->Stop();
+  journal_.reset();
+  checkpointer_.reset();
+}
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
+  if (options.skus_max < 1 || options.skus_max > kSkusMaxLimit) {
+    return absl::InvalidArgumentError(absl::StrCat("skus_max ", options.skus_max, " not in 1..", kSkusMaxLimit));
+  }
+  if (options.durability == Durability::kNone) {
+    if (!options.journal_dir.empty()) {
+      return absl::InvalidArgumentError("a journal directory needs durability async or sync");
+    }
+    return std::make_unique<Engine>(options);
+  }
+  if (options.journal_dir.empty()) {
+    return absl::InvalidArgumentError("durability async or sync needs a journal directory");
+  }
+  const std::string& dir = options.journal_dir;
+  if (absl::Status s = internal::CreateDirIfMissing(dir); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<internal::DirLock>> lock = internal::DirLock::Acquire(dir);
+  if (!lock.ok()) return lock.status();
+
+  journal::RecoveryOptions recovery_options;
+  recovery_options.salvage = options.salvage;
+  absl::StatusOr<journal::Recovered> recovered = journal::Recover(dir, recovery_options);
+  if (!recovered.ok()) return recovered.status();
+  journal::JournalState& state = recovered->state;
+
+  const std::uint32_t skus_max =
+      std::max<std::uint32_t>(options.skus_max, static_cast<std::uint32_t>(state.skus.size()));
+  std::unique_ptr<Engine> engine(new Engine(options, skus_max));
+  engine->lock_ = std::move(*lock);
+  engine->recovery_summary_ = recovered->report.Summary();
+  for (std::size_t i = 0; i < state.skus.size(); ++i) {
+    const journal::SkuState& sku = state.skus[i];
+    // Define at level 0 with the lowest floor (always valid), then set the
+    // recovered level and floor: a recovered level may be negative or below
+    // a since-raised floor, which Define alone would refuse.
+    const Catalog::Defined d = engine->catalog_.Define(sku.name, 0, kFloorMin);
+    if (d.outcome != Outcome::kOk || d.index != i) {
+      return absl::DataLossError(absl::StrCat(dir, ": SKU '", sku.name, "' (index ", i, ") cannot be defined: ",
+                                              std::string(OutcomeCode(d.outcome))));
+    }
+    StockCell& cell = engine->catalog_.cell(d.index);
+    cell.Add(sku.level);
+    cell.SetFloor(sku.floor);
+  }
+
+  internal::FileSystem* fs = options.file_system != nullptr ? options.file_system : internal::FileSystem::Default();
+  const std::uint64_t first_sequence = state.sequence + 1;
+  engine->checkpointer_ = std::make_unique<journal::Checkpointer>(dir, fs, std::move(state));
+  journal::WriterOptions w;
+  w.dir = dir;
+  w.durability = options.durability;
+  w.full_queue = options.full_queue;
+  w.segment_bytes_max = options.segment_bytes_max;
+  w.checkpoint_bytes = options.checkpoint_bytes;
+  w.first_sequence = first_sequence;
+  w.fs = fs;
+  journal::Checkpointer* checkpointer = engine->checkpointer_.get();
+  w.checkpoint_due = [checkpointer] { checkpointer->Due(); };
+  absl::StatusOr<std::unique_ptr<journal::JournalWriter>> writer = journal::JournalWriter::Start(w);
+  if (!writer.ok()) return writer.status();
+  engine->journal_ = std::move(*writer);
+  engine->checkpointer_->Start(engine->journal_.get());
+  return engine;
+}
+
 StockResult Engine::Define(std::string_view name, std::int64_t quantity, std::int64_t floor) {
+  if (journal_ != nullptr) return DefineJournaled(name, quantity, floor);
   const Catalog::Defined defined = catalog_.Define(name, quantity, floor);
   if (defined.outcome != Outcome::kOk) return {defined.outcome, 0, 0};
   return {Outcome::kOk, quantity, 0};
+}
+
+// The define record is durable before the SKU exists in memory, so no change
+// to it can be journaled ahead of it. The control mutex orders defines; the
+// catalog's own checks are repeated first so a define that will be refused
+// writes nothing.
+StockResult Engine::DefineJournaled(std::string_view name, std::int64_t quantity, std::int64_t floor) {
+  if (!Catalog::ValidName(name)) return {Outcome::kInvalidName, 0, 0};
+  if (floor > 0 || quantity < 0 || quantity < floor) return {Outcome::kInvalidQuantity, 0, 0};
+  // Held across the durable wait: defines are serialised, one per commit.
+  std::lock_guard<std::mutex> lock(define_mu_);
+  if (catalog_.Find(name).has_value()) return {Outcome::kAlreadyDefined, 0, 0};
+  const std::uint32_t index = catalog_.size();
+  if (index >= catalog_.capacity()) return {Outcome::kCatalogFull, 0, 0};
+  std::uint64_t seq = 0;
+  const Outcome queued = journal_->AppendControl(
+      {journal::RecordType::kDefine, index, quantity, floor, std::string(name)}, [] {}, &seq);
+  if (queued != Outcome::kOk) return {queued, 0, 0};
+  if (!journal_->WaitControlDurable(seq)) return {Outcome::kReadOnly, 0, 0};
+  const Catalog::Defined defined = catalog_.Define(name, quantity, floor);
+  // Only defines add SKUs and we hold define_mu_: the checks above still hold.
+  FLASHSTOCK_CHECK(defined.outcome == Outcome::kOk);
+  FLASHSTOCK_CHECK(defined.index == index);
+  return {Outcome::kOk, quantity, 0};
+}
+
+StockResult Engine::JournaledChange(std::uint32_t index, std::int64_t quantity, int kind) {
+  journal::JournalWriter& j = *journal_;
+  journal::Producer* p = j.ThisThreadProducer();
+  std::unique_lock<std::mutex> shared;
+  if (p->shared) shared = std::unique_lock<std::mutex>(j.shared_mu());
+  StockCell& cell = catalog_.cell(index);
+  const Outcome reserved = j.Reserve(p);
+  if (reserved != Outcome::kOk) return {reserved, cell.Level(), 0};
+  StockResult result;
+  journal::Entry entry{journal::RecordType::kTake, index, quantity};
+  if (kind == kKindTake) {
+    const StockCell::Change change = cell.TryTake(quantity);
+    if (!change.ok) return {Outcome::kInsufficient, change.available, 0};
+    result = {Outcome::kOk, change.available, quantity};
+  } else if (kind == kKindTakeUpTo) {
+    const StockCell::Partial partial = cell.TakeUpTo(quantity);
+    result = {Outcome::kOk, partial.available, partial.taken};
+    if (partial.taken == 0) return result;  // nothing changed, nothing to journal
+    entry.value = partial.taken;
+  } else {
+    const StockCell::Change change = cell.Restock(quantity);
+    if (!change.ok) return {Outcome::kInvalidQuantity, change.available, 0};
+    result = {Outcome::kOk, change.available, 0};
+    entry.type = journal::RecordType::kRestock;
+  }
+  const std::uint64_t seq = j.Push(p, entry);
+  if (shared.owns_lock()) shared.unlock();
+  if (durability_ == Durability::kSync && !j.WaitDurable(p, seq)) {
+    // Not durable, so not acknowledged: give the change back.
+    cell.Add(entry.type == journal::RecordType::kTake ? entry.value : -entry.value);
+    return {Outcome::kReadOnly, cell.Level(), 0};
+  }
+  return result;
 }
 
 std::optional<SkuHandle> Engine::Resolve(std::string_view name) const {
@@ -29,6 +178,7 @@ std::string_view Engine::Name(SkuHandle sku) const {
 StockResult Engine::Take(SkuHandle sku, std::int64_t quantity) {
   if (quantity <= 0) return {Outcome::kInvalidQuantity, 0, 0};
   if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku, 0, 0};
+  if (journal_ != nullptr) return JournaledChange(sku.index, quantity, kKindTake);
   const StockCell::Change change = catalog_.cell(sku.index).TryTake(quantity);
   if (!change.ok) return {Outcome::kInsufficient, change.available, 0};
   return {Outcome::kOk, change.available, quantity};
@@ -37,6 +187,7 @@ StockResult Engine::Take(SkuHandle sku, std::int64_t quantity) {
 StockResult Engine::TakeUpTo(SkuHandle sku, std::int64_t quantity) {
   if (quantity <= 0) return {Outcome::kInvalidQuantity, 0, 0};
   if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku, 0, 0};
+  if (journal_ != nullptr) return JournaledChange(sku.index, quantity, kKindTakeUpTo);
   const StockCell::Partial partial = catalog_.cell(sku.index).TakeUpTo(quantity);
   return {Outcome::kOk, partial.available, partial.taken};
 }
@@ -44,6 +195,7 @@ StockResult Engine::TakeUpTo(SkuHandle sku, std::int64_t quantity) {
 StockResult Engine::Restock(SkuHandle sku, std::int64_t quantity) {
   if (quantity <= 0) return {Outcome::kInvalidQuantity, 0, 0};
   if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku, 0, 0};
+  if (journal_ != nullptr) return JournaledChange(sku.index, quantity, kKindRestock);
   const StockCell::Change change = catalog_.cell(sku.index).Restock(quantity);
   if (!change.ok) return {Outcome::kInvalidQuantity, change.available, 0};
   return {Outcome::kOk, change.available, 0};
@@ -58,13 +210,64 @@ StockResult Engine::SetFloor(SkuHandle sku, std::int64_t floor) {
   if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku, 0, 0};
   if (floor > 0) return {Outcome::kInvalidQuantity, 0, 0};
   StockCell& cell = catalog_.cell(sku.index);
-  cell.SetFloor(floor);
+  if (journal_ != nullptr) {
+    std::uint64_t seq = 0;
+    std::int64_t old_floor = 0;
+    const Outcome o = journal_->AppendControl({journal::RecordType::kSetFloor, sku.index, floor, 0, {}},
+                                              [&] {
+                                                old_floor = cell.Floor();
+                                                cell.SetFloor(floor);
+                                              },
+                                              &seq);
+    if (o != Outcome::kOk) return {o, cell.Level(), 0};
+    if (durability_ == Durability::kSync && !journal_->WaitControlDurable(seq)) {
+      // Not durable, so not acknowledged: put the old floor back. (Two sync
+      // floor changes of one SKU failing in the same commit may restore in
+      // either order; the engine is read-only from here on either way.)
+      cell.SetFloor(old_floor);
+      return {Outcome::kReadOnly, cell.Level(), 0};
+    }
+  } else {
+    cell.SetFloor(floor);
+  }
   return {Outcome::kOk, cell.Level(), 0};
 }
 
 std::optional<std::int64_t> Engine::Floor(SkuHandle sku) const {
   if (!catalog_.Contains(sku.index)) return std::nullopt;
   return catalog_.cell(sku.index).Floor();
+}
+
+std::uint64_t Engine::durable_sequence() const {
+  return journal_ != nullptr ? journal_->durable_sequence() : 0;
+}
+
+absl::Status Engine::WaitUntilDurable() {
+  return journal_ != nullptr ? journal_->WaitThisThread() : absl::OkStatus();
+}
+
+absl::Status Engine::Flush() { return journal_ != nullptr ? journal_->Flush() : absl::OkStatus(); }
+
+absl::Status Engine::Checkpoint() {
+  if (checkpointer_ == nullptr) return absl::FailedPreconditionError("no journal: nothing to checkpoint");
+  return checkpointer_->Checkpoint();
+}
+
+std::string Engine::read_only_reason() const {
+  if (journal_ == nullptr || !journal_->failed()) return {};
+  return std::string(journal_->failure().message());
+}
+
+JournalStats Engine::journal_stats() const {
+  JournalStats out;
+  if (journal_ == nullptr) return out;
+  const journal::JournalWriter::Stats s = journal_->stats();
+  out.batches = s.batches;
+  out.records = s.records;
+  out.changes = s.changes;
+  out.bytes = s.bytes;
+  out.checkpoints = checkpointer_->checkpoints();
+  return out;
 }
 
 std::optional<SkuHandle> Engine::Lookup(std::string_view name, Outcome* why) const {

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "absl/strings/numbers.h"
+#include "recovery.h"
 #include "shell.h"
 
 namespace {
@@ -14,11 +15,12 @@ constexpr char kUsage[] =
     "\n"
     "commands:\n"
     "  shell     read commands on stdin, answer one line each (see docs/commands.md)\n"
+    "  journal   verify DIR | dump DIR: check or print a journal directory\n"
     "\n"
     "Run 'flashstock <command> --help' for a command's options.\n";
 
 constexpr char kShellUsage[] =
-    "usage: flashstock shell [--skus-max N]\n"
+    "usage: flashstock shell [--skus-max N] [--journal DIR --durability none|async|sync [--salvage]]\n"
     "\n"
     "Reads one command per line on stdin and writes one answer line per command,\n"
     "flushed after each. Blank lines and lines starting with '#' are skipped.\n"
@@ -34,14 +36,80 @@ constexpr char kShellUsage[] =
     "  COMMIT order | CANCEL order | RETURN order\n"
     "                           -> OK | ERR ORDER_CLOSED <state> | ERR UNKNOWN_ORDER\n"
     "  ORDER order              -> OK <state> <sku n>...\n"
+    "  CHECKPOINT               -> OK <durable sequence>   (journal: snapshot now)\n"
     "  errors                   -> ERR <CODE> <message>\n"
     "\n"
     "options:\n"
-    "  --skus-max N     catalog capacity (default 1048576, at most 16777216)\n"
-    "  --orders-max N   orders remembered at once (default 65536, at most 16777216)\n";
+    "  --skus-max N         catalog capacity (default 1048576, at most 16777216)\n"
+    "  --orders-max N       orders remembered at once (default 65536, at most 16777216)\n"
+    "  --journal DIR        journal directory: recovered on start, every change journaled\n"
+    "  --durability MODE    none (no journal), async (answer once in memory) or sync\n"
+    "                       (answer once on disk); default sync when --journal is given\n"
+    "  --salvage            open a damaged journal up to the damage, dropping the rest\n"
+    "  --checkpoint-bytes N background checkpoint every N journal bytes (0: never)\n"
+    "  --segment-bytes N    rotate journal segments past N bytes\n"
+    "\n"
+    "With a journal, a change the journal cannot take is answered\n"
+    "ERR READONLY <reason> (the engine stays read-only; LEVEL still answers).\n";
+
+constexpr char kJournalUsage[] =
+    "usage: flashstock journal verify DIR | dump DIR\n"
+    "\n"
+    "  verify DIR   checks every record and snapshot; prints counts and the first\n"
+    "               problem; exit status 1 on a problem (a torn tail is reported\n"
+    "               but is not a problem: recovery cuts it)\n"
+    "  dump DIR     one line per record: file, offset, sequence, type, fields\n";
+
+int Journal(int argc, char** argv) {
+  if (argc >= 1 && (std::strcmp(argv[0], "--help") == 0 || std::strcmp(argv[0], "-h") == 0)) {
+    std::fputs(kJournalUsage, stdout);
+    return 0;
+  }
+  if (argc != 2 || (std::strcmp(argv[0], "verify") != 0 && std::strcmp(argv[0], "dump") != 0)) {
+    std::fputs(kJournalUsage, stderr);
+    return 2;
+  }
+  const bool dump = std::strcmp(argv[0], "dump") == 0;
+  const std::string dir = argv[1];
+  flashstock::journal::RecoveryOptions options;
+  options.repair = false;
+  options.read_covered = true;
+  std::uint64_t counts[flashstock::journal::kRecordTypeLastReserved + 1] = {};
+  options.on_record = [&](const std::string& file, const flashstock::journal::Record& r) {
+    ++counts[static_cast<int>(r.type)];
+    if (!dump) return;
+    using flashstock::journal::RecordType;
+    switch (r.type) {
+      case RecordType::kDefine:
+        std::printf("%s %llu seq=%llu DEFINE index=%u name=%.*s level=%lld floor=%lld\n", file.c_str(),
+                    (unsigned long long)r.offset, (unsigned long long)r.sequence, r.sku, (int)r.name.size(),
+                    r.name.data(), (long long)r.value, (long long)r.floor);
+        break;
+      default:
+        std::printf("%s %llu seq=%llu %s sku=%u %s=%lld\n", file.c_str(), (unsigned long long)r.offset,
+                    (unsigned long long)r.sequence,
+                    r.type == RecordType::kTake ? "TAKE" : r.type == RecordType::kRestock ? "RESTOCK" : "FLOOR",
+                    r.sku, r.type == RecordType::kSetFloor ? "floor" : "qty", (long long)r.value);
+    }
+  };
+  absl::StatusOr<flashstock::journal::Recovered> recovered = flashstock::journal::Recover(dir, options);
+  if (!recovered.ok()) {
+    std::fprintf(dump ? stderr : stdout, "PROBLEM %s\n", std::string(recovered.status().message()).c_str());
+    return 1;
+  }
+  const flashstock::journal::RecoveryReport& report = recovered->report;
+  std::FILE* out = dump ? stderr : stdout;
+  std::fprintf(out, "OK %s\n", report.Summary().c_str());
+  std::fprintf(out, "records: define=%llu take=%llu restock=%llu floor=%llu; SKUs %zu; last sequence %llu\n",
+               (unsigned long long)counts[1], (unsigned long long)counts[2], (unsigned long long)counts[3],
+               (unsigned long long)counts[4], recovered->state.skus.size(),
+               (unsigned long long)recovered->state.sequence);
+  return 0;
+}
 
 int Shell(int argc, char** argv) {
   flashstock::EngineOptions options;
+  bool durability_given = false;
   for (int i = 0; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -66,11 +134,52 @@ int Shell(int argc, char** argv) {
       options.orders_max = n;
       continue;
     }
+    if (arg == "--journal" && i + 1 < argc) {
+      options.journal_dir = argv[++i];
+      continue;
+    }
+    if (arg == "--durability" && i + 1 < argc) {
+      const std::string_view mode = argv[++i];
+      if (mode == "none") {
+        options.durability = flashstock::Durability::kNone;
+      } else if (mode == "async") {
+        options.durability = flashstock::Durability::kAsync;
+      } else if (mode == "sync") {
+        options.durability = flashstock::Durability::kSync;
+      } else {
+        std::fprintf(stderr, "flashstock shell: --durability must be none, async or sync\n");
+        return 2;
+      }
+      durability_given = true;
+      continue;
+    }
+    if (arg == "--salvage") {
+      options.salvage = true;
+      continue;
+    }
+    if ((arg == "--checkpoint-bytes" || arg == "--segment-bytes") && i + 1 < argc) {
+      std::uint64_t n = 0;
+      if (!absl::SimpleAtoi(argv[++i], &n)) {
+        std::fprintf(stderr, "flashstock shell: %s needs a byte count\n", argv[i - 1]);
+        return 2;
+      }
+      (arg == "--checkpoint-bytes" ? options.checkpoint_bytes : options.segment_bytes_max) = n;
+      continue;
+    }
     std::fprintf(stderr, "flashstock shell: unknown option '%s'\n%s", argv[i], kShellUsage);
     return 2;
   }
-  flashstock::Engine engine(options);
-  flashstock::Shell shell(&engine);
+  if (!options.journal_dir.empty() && !durability_given) options.durability = flashstock::Durability::kSync;
+  absl::StatusOr<std::unique_ptr<flashstock::Engine>> engine = flashstock::Engine::Open(options);
+  if (!engine.ok()) {
+    std::fprintf(stderr, "flashstock shell: %s\n", std::string(engine.status().message()).c_str());
+    return 1;
+  }
+  if (!options.journal_dir.empty()) {
+    std::fprintf(stderr, "flashstock shell: recovered %s: %s\n", options.journal_dir.c_str(),
+                 (*engine)->recovery_summary().c_str());
+  }
+  flashstock::Shell shell(engine->get());
   std::ios::sync_with_stdio(false);
   shell.Run(std::cin, std::cout);
   return 0;
@@ -85,6 +194,7 @@ int main(int argc, char** argv) {
   }
   std::string_view command = argv[1];
   if (command == "shell") return Shell(argc - 2, argv + 2);
+  if (command == "journal") return Journal(argc - 2, argv + 2);
   std::fprintf(stderr, "flashstock: unknown command '%s'\n%s", argv[1], kUsage);
   return 2;
 }

@@ -22,9 +22,15 @@ std::string Ok(std::int64_t value) { return absl::StrCat("OK ", value); }
 std::string BadCommand(absl::string_view why) { return absl::StrCat("ERR BAD_COMMAND ", why); }
 
 // The error line for a refused stock operation, with a message naming the value.
-std::string Error(const StockResult& r, absl::string_view sku, std::int64_t quantity) {
+std::string Error(const Engine& engine, const StockResult& r, absl::string_view sku, std::int64_t quantity) {
   const absl::string_view code = A(OutcomeCode(r.outcome));
   switch (r.outcome) {
+    case Outcome::kReadOnly: {
+      const std::string why = engine.read_only_reason();
+      return absl::StrCat("ERR ", code, " ", why.empty() ? "the journal failed" : why);
+    }
+    case Outcome::kBackpressure:
+      return absl::StrCat("ERR ", code, " the journal queue is full; nothing changed, retry");
     case Outcome::kInsufficient: return absl::StrCat("ERR ", code, " ", r.available);
     case Outcome::kUnknownSku: return absl::StrCat("ERR ", code, " no SKU named '", sku, "'");
     case Outcome::kInvalidName:
@@ -102,7 +108,7 @@ std::optional<std::string> ExecuteOrderVerb(Engine* engine, const std::string& v
         return BadCommand(absl::StrCat("'", f[i + 1], "' is not an integer in the int64 range"));
       }
       const StockResult level = engine->Level(S(f[i]));  // resolves and validates the name
-      if (!level.ok()) return Error(level, f[i], n);
+      if (!level.ok()) return Error(*engine, level, f[i], n);
       lines.push_back({*engine->Resolve(S(f[i])), n});
     }
     const OrderResult r = engine->Reserve(id, lines, ttl_ms);
@@ -159,25 +165,31 @@ std::optional<std::string> Shell::Execute(std::string_view whole_line) {
       if (auto e = number(3, &b)) return e;
     }
     const StockResult r = engine_->Define(S(f[1]), a, b);
-    return r.ok() ? Ok(r.available) : Error(r, f[1], a);
+    return r.ok() ? Ok(r.available) : Error(*engine_, r, f[1], a);
   }
   if (verb == "RESTOCK" || verb == "TAKE" || verb == "TAKEUPTO" || verb == "FLOOR") {
     if (auto e = want(2, 2, absl::StrCat(verb, " sku n"))) return e;
     if (auto e = number(2, &a)) return e;
     if (verb == "TAKEUPTO") {
       const StockResult r = engine_->TakeUpTo(S(f[1]), a);
-      return r.ok() ? absl::StrCat("OK ", r.taken, " ", r.available) : Error(r, f[1], a);
+      return r.ok() ? absl::StrCat("OK ", r.taken, " ", r.available) : Error(*engine_, r, f[1], a);
     }
     const StockResult r = verb == "RESTOCK" ? engine_->Restock(S(f[1]), a)
                           : verb == "TAKE"  ? engine_->Take(S(f[1]), a)
                                             : engine_->SetFloor(S(f[1]), a);
-    return r.ok() ? Ok(r.available) : Error(r, f[1], a);
+    return r.ok() ? Ok(r.available) : Error(*engine_, r, f[1], a);
+  }
+  if (verb == "CHECKPOINT") {
+    if (auto e = want(0, 0, "CHECKPOINT")) return e;
+    const absl::Status st = engine_->Checkpoint();
+    if (st.ok()) return absl::StrCat("OK ", engine_->durable_sequence());
+    return absl::StrCat("ERR CHECKPOINT ", st.message());
   }
   if (verb == "LEVEL") {
     if (auto e = want(1, 1, "LEVEL sku")) return e;
     const StockLevels r = engine_->Levels(S(f[1]));
     return r.ok() ? absl::StrCat("OK ", r.available, " ", r.held, " ", r.sold)
-                  : Error({r.outcome, 0, 0}, f[1], 0);
+                  : Error(*engine_, {r.outcome, 0, 0}, f[1], 0);
   }
   if (auto answer = ExecuteOrderVerb(engine_, verb, f)) return answer;
   return BadCommand(absl::StrCat("unknown verb '", f[0], "'"));

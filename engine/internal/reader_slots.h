@@ -1,6 +1,11 @@
 // Per-thread read indicators, so readers of the catalog's name index write
 // only their own cache line (a left-right scheme; no shared reader count).
 //
+// The registry doubles as the process's thread numbering: a thread's slot
+// index (ThisThreadIndex) is unique among live threads and is reused after
+// the thread exits, so the journal keys its per-producer rings by it rather
+// than keeping a second thread_local registry.
+//
 // A reader brackets its read with Enter()/Leave() on its own slot; a writer
 // that has just switched readers to the other copy calls WaitForReaders() and
 // may then mutate the copy nobody can still be reading.
@@ -40,6 +45,12 @@ class ReaderSlots {
   // thread exits. nullptr when all kReaderThreadsMax slots are taken; the
   // caller then reads under the writers' mutex instead.
   static Slot* ThisThreadSlot();
+  // The calling thread's slot index in [0, kReaderThreadsMax), or -1 when no
+  // slot was free. Stable for the thread's life.
+  static int ThisThreadIndex() {
+    Slot* slot = ThisThreadSlot();
+    return slot == nullptr ? -1 : static_cast<int>(slot - Instance().slots_);
+  }
 
   static void Enter(Slot* slot) {
     const std::uint64_t s = slot->sequence.load(std::memory_order_relaxed);  // own slot

@@ -9,6 +9,18 @@
 // Errors: expected outcomes come back as an Outcome in a StockResult; no
 // method throws.
 //
+// Durability: Engine::Open with a journal directory recovers it and journals
+// every accepted change (docs/design.md, "Journal and recovery"):
+//   kNone  - no journal (the public constructor; tests and benches use it);
+//   kAsync - an answer comes once the change is in memory; durable_sequence(),
+//            WaitUntilDurable() and Flush() tell or wait for the disk;
+//   kSync  - an answer comes once the batch holding the change is on disk.
+// A define always waits for its record to be durable when journaling, so no
+// change to a SKU can reach the disk before the SKU's definition. After a
+// failed write or fdatasync the engine is read-only for good: changes are
+// refused with kReadOnly (in sync mode, a change whose commit failed is
+// rolled back in memory and answered kReadOnly), levels are still answered.
+//
 // Example:
 //   flashstock::Engine engine({.skus_max = 1000});
 //   (void)engine.Define("tee-black-m", 500);
@@ -18,11 +30,17 @@
 #ifndef FLASHSTOCK_ENGINE_H_
 #define FLASHSTOCK_ENGINE_H_
 
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 #include "flashstock/catalog.h"
 #include "flashstock/clock.h"
@@ -33,9 +51,25 @@
 
 namespace flashstock {
 
+namespace internal {
+class FileSystem;
+class DirLock;
+}  // namespace internal
+namespace journal {
+class JournalWriter;
+class Checkpointer;
+}  // namespace journal
+
+enum class Durability : std::uint8_t { kNone, kAsync, kSync };
+// What a change does when its thread's journal ring is full (the journal
+// thread is behind the disk): wait (spin briefly, then block until the next
+// commit frees room), or refuse with kBackpressure, changing nothing.
+enum class FullQueuePolicy : std::uint8_t { kWait, kRefuse };
+
 struct EngineOptions {
   // Maximum number of SKUs, fixed for the engine's life; cells for all of
   // them are allocated up front. REQUIRES: 1 <= skus_max <= kSkusMaxLimit.
+  // Open raises it to the number of SKUs recovered if that is larger.
   std::uint32_t skus_max = kSkusMaxDefault;
 
   // ---- Orders (issue 4); see orders.h ----
@@ -50,6 +84,34 @@ struct EngineOptions {
   // Run the expiry driver on a thread the engine owns. Tests that drive
   // expiry by hand set this false and call SweepExpired().
   bool expiry_thread = true;
+
+  // ---- Journal (issue 3) ----
+  // The journal directory (created if missing); empty for no journal.
+  // REQUIRES: empty exactly when durability == kNone.
+  std::string journal_dir{};
+  Durability durability = Durability::kNone;
+  FullQueuePolicy full_queue = FullQueuePolicy::kWait;
+  // Rotate to a new segment file past this many bytes (>= 32 KiB + 48;
+  // default 64 MiB).
+  std::uint64_t segment_bytes_max = std::uint64_t{64} << 20;
+  // Start a background checkpoint after this many journal bytes (default
+  // 256 MiB, about 8M records); 0 = only explicit Checkpoint() calls.
+  std::uint64_t checkpoint_bytes = std::uint64_t{256} << 20;
+  // Open a damaged journal up to the damage instead of refusing; what was
+  // dropped is in recovery_summary().
+  bool salvage = false;
+  // Tests: the file system journal writes go through (fault injection).
+  // Null means the real one. Must outlive the engine.
+  internal::FileSystem* file_system = nullptr;
+};
+
+// Journal counters, for benchmarks and the shell's status.
+struct JournalStats {
+  std::uint64_t batches = 0;  // group commits (one fdatasync each)
+  std::uint64_t records = 0;  // journal records written
+  std::uint64_t changes = 0;  // changes handed off (several may share a record)
+  std::uint64_t bytes = 0;
+  std::uint64_t checkpoints = 0;
 };
 
 // A SKU's three counters (see stock_cell.h for what they mean together).
@@ -64,9 +126,19 @@ struct [[nodiscard]] StockLevels {
 
 class Engine {
  public:
+  // An engine without a journal. REQUIRES: options.durability == kNone.
   explicit Engine(const EngineOptions& options);
+  ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
+
+  // Opens an engine; with a journal, recovers options.journal_dir first
+  // (newest snapshot, then later records; a torn tail is cut and reported).
+  // Errors: InvalidArgument for inconsistent options, DataLoss naming the file
+  // and offset for damage that is not a torn tail (unless salvage),
+  // FailedPrecondition if another process holds the directory, or the I/O
+  // error.
+  static absl::StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options);
 
   // Adds a SKU with `quantity` units (>= 0) and a floor (<= 0; negative allows
   // backorders down to it). Returns kOk with the level, or kInvalidName,
@@ -106,6 +178,23 @@ class Engine {
   std::uint32_t sku_count() const { return catalog_.size(); }
   std::uint32_t skus_max() const { return catalog_.capacity(); }
 
+  // ---- journal ----
+  Durability durability() const { return durability_; }
+  // The last journal sequence number on disk (0 without a journal).
+  std::uint64_t durable_sequence() const;
+  // Waits until every change this thread made is durable. OK without a journal.
+  absl::Status WaitUntilDurable();
+  // Waits until every change any thread made before the call is durable.
+  absl::Status Flush();
+  // Writes a snapshot now (the background one runs every checkpoint_bytes).
+  // FailedPrecondition without a journal.
+  absl::Status Checkpoint();
+  // Non-empty once the engine is read-only: why (the failed write or sync).
+  std::string read_only_reason() const;
+  // What Open recovered: snapshot, records replayed, torn tail or salvage.
+  const std::string& recovery_summary() const { return recovery_summary_; }
+  JournalStats journal_stats() const;
+
   // ---- Orders (issue 4) ------------------------------------------------------
   // Holds, all-or-nothing reserves, one final state per order, returns and
   // idempotent retries; the contract is in orders.h.
@@ -127,10 +216,19 @@ class Engine {
   OrderBook& orders() { return orders_; }
 
  private:
+  Engine(const EngineOptions& options, std::uint32_t skus_max);
   // Resolves a name for a by-name call, or says why it cannot.
   std::optional<SkuHandle> Lookup(std::string_view name, Outcome* why) const;
+  StockResult JournaledChange(std::uint32_t index, std::int64_t quantity, int kind);
+  StockResult DefineJournaled(std::string_view name, std::int64_t quantity, std::int64_t floor);
 
   Catalog catalog_;
+  Durability durability_ = Durability::kNone;
+  std::mutex define_mu_;  // serialises journaled defines (std::mutex: visible to TSan)
+  std::unique_ptr<internal::DirLock> lock_;
+  std::unique_ptr<journal::Checkpointer> checkpointer_;
+  std::unique_ptr<journal::JournalWriter> journal_;
+  std::string recovery_summary_;
   OrderBook orders_;  // after catalog_: destroyed (expiry thread stopped) first
 };
 

@@ -1,0 +1,222 @@
+#include "internal/file.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace flashstock::internal {
+
+absl::Status ErrnoStatus(int err, const std::string& what) {
+  const std::string message = absl::StrCat(what, ": ", std::strerror(err));
+  switch (err) {
+    case ENOENT: return absl::NotFoundError(message);
+    case ENOSPC: return absl::ResourceExhaustedError(message);
+    case EACCES:
+    case EPERM: return absl::PermissionDeniedError(message);
+    default: return absl::InternalError(message);
+  }
+}
+
+namespace {
+
+class PosixFile : public WritableFile {
+ public:
+  PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixFile() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  absl::Status Append(const char* data, std::size_t size) override {
+    while (size > 0) {
+      const ssize_t n = ::write(fd_, data, size);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus(errno, absl::StrCat("write ", path_));
+      }
+      data += n;
+      size -= static_cast<std::size_t>(n);
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Sync() override {
+    if (::fdatasync(fd_) != 0) return ErrnoStatus(errno, absl::StrCat("fdatasync ", path_));
+    return absl::OkStatus();
+  }
+  absl::Status Close() override {
+    const int fd = fd_;
+    fd_ = -1;
+    if (fd >= 0 && ::close(fd) != 0) return ErrnoStatus(errno, absl::StrCat("close ", path_));
+    return absl::OkStatus();
+  }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<WritableFile>> FileSystem::NewWritableFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus(errno, absl::StrCat("open ", path));
+  return std::unique_ptr<WritableFile>(new PosixFile(fd, path));
+}
+
+absl::Status FileSystem::SyncDir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, absl::StrCat("open directory ", dir));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return ErrnoStatus(err, absl::StrCat("fsync directory ", dir));
+  return absl::OkStatus();
+}
+
+FileSystem* FileSystem::Default() {
+  static FileSystem* const fs = new FileSystem();
+  return fs;
+}
+
+class FaultInjectingFileSystem::File : public WritableFile {
+ public:
+  File(FaultInjectingFileSystem* owner, std::unique_ptr<WritableFile> base)
+      : owner_(owner), base_(std::move(base)) {}
+  absl::Status Append(const char* data, std::size_t size) override {
+    const std::int64_t n = owner_->appends_.fetch_add(1, std::memory_order_relaxed) + 1;
+    const Fault f = owner_->fault_;
+    if ((f == Fault::kWriteNoSpace || f == Fault::kWriteIo) && n == owner_->nth_) {
+      owner_->fired_.store(true, std::memory_order_relaxed);
+      (void)base_->Append(data, size / 2);
+      return ErrnoStatus(f == Fault::kWriteNoSpace ? ENOSPC : EIO, "write (injected)");
+    }
+    return base_->Append(data, size);
+  }
+  absl::Status Sync() override {
+    const std::int64_t n = owner_->syncs_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (owner_->fault_ == Fault::kSyncIo && n == owner_->nth_) {
+      owner_->fired_.store(true, std::memory_order_relaxed);
+      return ErrnoStatus(EIO, "fdatasync (injected)");
+    }
+    return base_->Sync();
+  }
+  absl::Status Close() override { return base_->Close(); }
+
+ private:
+  FaultInjectingFileSystem* owner_;
+  std::unique_ptr<WritableFile> base_;
+};
+
+absl::StatusOr<std::unique_ptr<WritableFile>> FaultInjectingFileSystem::NewWritableFile(
+    const std::string& path) {
+  absl::StatusOr<std::unique_ptr<WritableFile>> base = FileSystem::NewWritableFile(path);
+  if (!base.ok()) return base.status();
+  return std::unique_ptr<WritableFile>(new File(this, std::move(*base)));
+}
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, absl::StrCat("open ", path));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return ErrnoStatus(err, absl::StrCat("stat ", path));
+  }
+  std::string bytes;
+  bytes.resize(static_cast<std::size_t>(st.st_size));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return ErrnoStatus(err, absl::StrCat("read ", path));
+    }
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  bytes.resize(done);
+  ::close(fd);
+  return bytes;
+}
+
+absl::Status WriteWholeFile(FileSystem* fs, const std::string& path, const std::string& bytes) {
+  absl::StatusOr<std::unique_ptr<WritableFile>> file = fs->NewWritableFile(path);
+  if (!file.ok()) return file.status();
+  if (absl::Status s = (*file)->Append(bytes.data(), bytes.size()); !s.ok()) return s;
+  if (absl::Status s = (*file)->Sync(); !s.ok()) return s;
+  return (*file)->Close();
+}
+
+absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return ErrnoStatus(errno, absl::StrCat("opendir ", dir));
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.emplace_back(e->d_name);
+  }
+  ::closedir(d);
+  return names;
+}
+
+absl::Status RemoveFile(const std::string& path) {
+  if (::unlink(path.c_str()) != 0) return ErrnoStatus(errno, absl::StrCat("unlink ", path));
+  return absl::OkStatus();
+}
+
+absl::Status RenameFile(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("rename ", from, " to ", to));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TruncateFile(const std::string& path, std::uint64_t size) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, absl::StrCat("open ", path));
+  int rc = ::ftruncate(fd, static_cast<off_t>(size));
+  if (rc == 0) rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return ErrnoStatus(err, absl::StrCat("truncate ", path));
+  return absl::OkStatus();
+}
+
+absl::Status CreateDirIfMissing(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return ErrnoStatus(errno, absl::StrCat("mkdir ", dir));
+  }
+  return absl::OkStatus();
+}
+
+bool FileExists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+absl::StatusOr<std::unique_ptr<DirLock>> DirLock::Acquire(const std::string& dir) {
+  const std::string path = dir + "/LOCK";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus(errno, absl::StrCat("open ", path));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " is locked: another process has this journal open"));
+    }
+    return ErrnoStatus(err, absl::StrCat("flock ", path));
+  }
+  return std::unique_ptr<DirLock>(new DirLock(fd));
+}
+
+DirLock::~DirLock() { ::close(fd_); }
+
+}  // namespace flashstock::internal

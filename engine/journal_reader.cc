@@ -1,0 +1,150 @@
+#include "journal_reader.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace flashstock::journal {
+
+const char* EndName(SegmentReader::End end) {
+  switch (end) {
+    case SegmentReader::End::kNone: return "none";
+    case SegmentReader::End::kClean: return "clean";
+    case SegmentReader::End::kTornTail: return "torn tail";
+    case SegmentReader::End::kCorrupt: return "corruption";
+  }
+  return "?";
+}
+
+SegmentReader::SegmentReader(std::string_view bytes, bool is_last) : bytes_(bytes), is_last_(is_last) {}
+
+bool SegmentReader::RestIsZero() const {
+  for (std::size_t i = offset_; i < bytes_.size(); ++i) {
+    if (bytes_[i] != 0) return false;
+  }
+  return true;
+}
+
+// `incomplete`: the file ends inside the thing being read.
+bool SegmentReader::Fail(bool incomplete, std::string why) {
+  if (is_last_ && (incomplete || RestIsZero())) {
+    end_ = End::kTornTail;
+    problem_ = absl::StrCat(incomplete ? "incomplete " : "zero-filled ", why, " at end of newest segment");
+  } else {
+    end_ = End::kCorrupt;
+    problem_ = std::move(why);
+  }
+  return false;
+}
+
+bool SegmentReader::ReadHeader() {
+  offset_ = 0;
+  if (bytes_.size() < kSegmentHeaderBytes) {
+    return Fail(true, absl::StrCat("segment header (", bytes_.size(), " of ", kSegmentHeaderBytes, " bytes)"));
+  }
+  char header[kSegmentHeaderBytes];
+  std::memcpy(header, bytes_.data(), kSegmentHeaderBytes);
+  const std::uint32_t stored = Get<std::uint32_t>(header + 12);
+  Put<std::uint32_t>(header + 12, 0);
+  if (Get<std::uint64_t>(header) != kSegmentMagic) return Fail(false, "bad segment magic");
+  if (Get<std::uint32_t>(header + 8) != kFormatVersion) {
+    return Fail(false, absl::StrCat("unsupported segment version ", Get<std::uint32_t>(header + 8)));
+  }
+  if (Checksum32(header, kSegmentHeaderBytes) != stored) return Fail(false, "segment header checksum mismatch");
+  first_sequence_ = Get<std::uint64_t>(header + 16);
+  if (first_sequence_ == 0) return Fail(false, "segment first sequence is 0");
+  next_sequence_ = first_sequence_;
+  offset_ = kSegmentHeaderBytes;
+  return true;
+}
+
+// The header fields are checked against each other before the length is
+// trusted, so a damaged length in the newest segment's last record reads as
+// corruption rather than as a torn tail: a crash cuts records short but never
+// leaves a header that disagrees with itself.
+bool SegmentReader::Next(Record* r) {
+  if (end_ != End::kNone) return false;
+  const std::size_t remaining = bytes_.size() - offset_;
+  if (remaining == 0) {
+    end_ = End::kClean;
+    return false;
+  }
+  if (remaining < kRecordHeaderBytes) {
+    return Fail(true, absl::StrCat("record header at offset ", offset_));
+  }
+  const char* p = bytes_.data() + offset_;
+  const std::uint16_t length = Get<std::uint16_t>(p + 4);
+  const std::uint8_t type = Get<std::uint8_t>(p + 6);
+  const std::uint64_t sequence = Get<std::uint64_t>(p + 8);
+  const auto bad = [&](const std::string& why) {
+    return Fail(false, absl::StrCat(why, " in record ", sequence, " at offset ", offset_));
+  };
+  if (type == 0 && length == 0 && Get<std::uint32_t>(p) == 0) {
+    return Fail(false, absl::StrCat("zero record at offset ", offset_));
+  }
+  if (Get<std::uint8_t>(p + 7) != 0) return bad("nonzero flags");
+  if (sequence != next_sequence_) return bad(absl::StrCat("sequence gap (expected ", next_sequence_, ")"));
+  const char* payload = p + kRecordHeaderBytes;
+  switch (static_cast<RecordType>(type)) {
+    case RecordType::kTake:
+    case RecordType::kRestock:
+    case RecordType::kSetFloor:
+      if (length != kStockPayloadBytes) return bad(absl::StrCat("bad length ", length, " for a stock record"));
+      break;
+    case RecordType::kDefine: {
+      if (length < PaddedLength(kDefineFixedBytes + kNameBytesMin) ||
+          length > PaddedLength(kDefineFixedBytes + kNameBytesMax) || length % 8 != 0) {
+        return bad(absl::StrCat("bad length ", length, " for a define record"));
+      }
+      if (remaining >= kRecordHeaderBytes + 8) {
+        const std::size_t name_bytes = Get<std::uint8_t>(payload + 4);
+        if (name_bytes < kNameBytesMin || name_bytes > kNameBytesMax ||
+            length != PaddedLength(kDefineFixedBytes + name_bytes)) {
+          return bad("define length disagrees with its name length");
+        }
+      }
+      break;
+    }
+    default:
+      if (type <= kRecordTypeLastReserved) {
+        return bad(absl::StrCat("record type ", type, " (reserved for orders) not supported"));
+      }
+      return bad(absl::StrCat("unknown record type ", type));
+  }
+  if (remaining < kRecordHeaderBytes + length) {
+    return Fail(true, absl::StrCat("record at offset ", offset_, " (", remaining, " of ",
+                                   kRecordHeaderBytes + length, " bytes)"));
+  }
+  if (Checksum32(p + 4, kRecordHeaderBytes - 4 + length) != Get<std::uint32_t>(p)) {
+    return bad("checksum mismatch");
+  }
+  // From here the bytes are what a writer wrote; a failure below is a writer
+  // bug or a forged record, reported as corruption all the same.
+  r->sequence = sequence;
+  r->offset = offset_;
+  r->bytes = static_cast<std::uint32_t>(kRecordHeaderBytes + length);
+  r->type = static_cast<RecordType>(type);
+  r->name = {};
+  r->floor = 0;
+  if (r->type == RecordType::kDefine) {
+    const std::size_t name_bytes = Get<std::uint8_t>(payload + 4);
+    r->sku = Get<std::uint32_t>(payload);
+    r->value = Get<std::int64_t>(payload + 8);
+    r->floor = Get<std::int64_t>(payload + 16);
+    if (r->floor > 0 || r->value < 0 || r->value < r->floor) return bad("bad define level/floor");
+    for (std::size_t i = kDefineFixedBytes + name_bytes; i < length; ++i) {
+      if (payload[i] != 0) return bad("nonzero padding");
+    }
+    if (Get<std::uint8_t>(payload + 5) != 0 || Get<std::uint16_t>(payload + 6) != 0) return bad("nonzero reserved field");
+    r->name = std::string_view(payload + kDefineFixedBytes, name_bytes);
+  } else {
+    r->sku = Get<std::uint32_t>(payload);
+    if (Get<std::uint32_t>(payload + 4) != 0) return bad("nonzero reserved field");
+    r->value = Get<std::int64_t>(payload + 8);
+    if (r->type == RecordType::kSetFloor ? r->value > 0 : r->value <= 0) return bad("value out of range");
+  }
+  offset_ += kRecordHeaderBytes + length;
+  ++next_sequence_;
+  ++records_;
+  return true;
+}
+
+}  // namespace flashstock::journal

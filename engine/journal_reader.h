@@ -1,0 +1,82 @@
+// Reads one journal segment's bytes back into records, telling a torn tail
+// (what a crash leaves) from damage (what a crash cannot leave), like
+// leveldb's log::Reader.
+//
+// The rules (docs/journal-format.md, "Reading"):
+//   - a clean end: the last record ends exactly at the end of the file;
+//   - a torn tail: only in the newest segment, and only when the bytes from
+//     the first unreadable record to the end of the file are an incomplete
+//     record (the file ends inside its header or payload), or are all zero
+//     (allocated pages a crash never wrote);
+//   - anything else that does not read as the next record (checksum
+//     mismatch, bad length or type, a sequence gap, a value out of range) is
+//     corruption, at a byte offset.
+// A reader never returns a record it has not fully verified.
+#ifndef FLASHSTOCK_JOURNAL_READER_H_
+#define FLASHSTOCK_JOURNAL_READER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "journal_format.h"
+
+namespace flashstock::journal {
+
+// One verified record. `name` points into the segment's bytes.
+struct Record {
+  RecordType type = RecordType::kZero;
+  std::uint64_t sequence = 0;
+  std::uint32_t sku = 0;      // the SKU index (define: the index it gets)
+  std::int64_t value = 0;     // take/restock: quantity; set-floor: the floor; define: level
+  std::int64_t floor = 0;     // define only
+  std::string_view name;      // define only
+  std::uint64_t offset = 0;   // byte offset of the record in its file
+  std::uint32_t bytes = 0;    // header + payload
+};
+
+class SegmentReader {
+ public:
+  enum class End { kNone, kClean, kTornTail, kCorrupt };
+
+  // `bytes` must outlive the reader. `is_last`: the newest segment, the only
+  // one allowed to end torn.
+  SegmentReader(std::string_view bytes, bool is_last);
+
+  // Parses the header. False on a torn or corrupt header (see end()).
+  bool ReadHeader();
+  std::uint64_t first_sequence() const { return first_sequence_; }
+
+  // The next verified record, or false at the end (see end()).
+  // REQUIRES: ReadHeader() returned true.
+  bool Next(Record* record);
+
+  End end() const { return end_; }
+  // Bytes [0, valid_bytes()) hold the header and every verified record.
+  std::uint64_t valid_bytes() const { return offset_; }
+  // Bytes after valid_bytes() that were not applied (torn tail or damage).
+  std::uint64_t dropped_bytes() const { return bytes_.size() - offset_; }
+  // Why reading stopped early ("" at a clean end).
+  const std::string& problem() const { return problem_; }
+  std::uint64_t records() const { return records_; }
+
+ private:
+  bool Fail(bool incomplete, std::string why);
+  bool RestIsZero() const;
+
+  std::string_view bytes_;
+  bool is_last_;
+  std::uint64_t offset_ = 0;
+  std::uint64_t first_sequence_ = 0;
+  std::uint64_t next_sequence_ = 0;
+  std::uint64_t records_ = 0;
+  End end_ = End::kNone;
+  std::string problem_;
+};
+
+const char* EndName(SegmentReader::End end);
+
+}  // namespace flashstock::journal
+
+#endif  // FLASHSTOCK_JOURNAL_READER_H_

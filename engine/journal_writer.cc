@@ -1,0 +1,438 @@
+#include "journal_writer.h"
+
+#include <immintrin.h>
+
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include <chrono>
+#include "internal/check.h"
+#include "internal/reader_slots.h"
+
+namespace flashstock::journal {
+namespace {
+
+// Spins before a waiter blocks: about 1-2 us, shorter than any fdatasync, so
+// a waiter only spins when the commit is already nearly done.
+constexpr int kWaitSpins = 64;
+constexpr int kIdleSpins = 64;
+
+inline void CpuRelax() { _mm_pause(); }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::Start(const WriterOptions& options) {
+  FLASHSTOCK_CHECK(options.fs != nullptr);
+  FLASHSTOCK_CHECK(options.durability != Durability::kNone);
+  FLASHSTOCK_CHECK(options.first_sequence >= 1);
+  if (options.segment_bytes_max < kSegmentBytesMin) {
+    return absl::InvalidArgumentError(absl::StrCat("segment size limit ", options.segment_bytes_max,
+                                                   " is below the minimum ", kSegmentBytesMin));
+  }
+  std::unique_ptr<JournalWriter> w(new JournalWriter(options));
+  if (absl::Status s = w->OpenSegment(); !s.ok()) return s;
+  w->thread_ = std::thread([p = w.get()] { p->Run(); });
+  return w;
+}
+
+JournalWriter::JournalWriter(const WriterOptions& options)
+    : options_(options),
+      durability_(options.durability),
+      producers_(new std::atomic<Producer*>[kProducersMax]),
+      next_sequence_(options.first_sequence) {
+  for (std::size_t i = 0; i < kProducersMax; ++i) producers_[i].store(nullptr, std::memory_order_relaxed);
+  shared_producer_.shared = true;
+  durable_sequence_.store(options.first_sequence - 1, std::memory_order_relaxed);
+  scratch_.resize(kJournalQueueDepth);
+  buffer_.reserve(kBatchChangesMax * kStockRecordBytes);
+}
+
+JournalWriter::~JournalWriter() {
+  // Release: pairs with the journal thread's acquire load; everything pushed
+  // before is drained before it exits.
+  stop_.store(true, std::memory_order_release);
+  Kick();
+  if (thread_.joinable()) thread_.join();  // not started when Start failed
+  if (file_ != nullptr) (void)file_->Close();
+  for (std::size_t i = 0; i < kProducersMax; ++i) delete producers_[i].load(std::memory_order_relaxed);
+}
+
+Producer* JournalWriter::ThisThreadProducer() {
+  const int index = internal::ReaderSlots::ThisThreadIndex();
+  if (index < 0) return &shared_producer_;
+  // Acquire: pairs with the release store below (made by this same thread
+  // earlier, or by a previous owner of the slot).
+  Producer* p = producers_[index].load(std::memory_order_acquire);
+  if (p != nullptr) return p;
+  std::lock_guard<std::mutex> lock(create_mu_);
+  p = new Producer();
+  // Release: publishes the constructed producer to the journal thread.
+  producers_[index].store(p, std::memory_order_release);
+  std::size_t used = producers_used_.load(std::memory_order_relaxed);  // writers hold create_mu_
+  if (used < static_cast<std::size_t>(index) + 1) {
+    // Release: pairs with the journal thread's acquire in Collect.
+    producers_used_.store(static_cast<std::size_t>(index) + 1, std::memory_order_release);
+  }
+  return p;
+}
+
+void JournalWriter::Kick() {
+  std::lock_guard<std::mutex> lock(wake_mu_);
+  kicked_ = true;
+  wake_cv_.notify_one();
+}
+
+Outcome JournalWriter::WaitForRoom(Producer* p) {
+  Kick();
+  if (options_.full_queue == FullQueuePolicy::kRefuse) return Outcome::kBackpressure;
+  for (int i = 0; i < kWaitSpins; ++i) {
+    if (p->ring.write_available() > 0) return Outcome::kOk;
+    if (failed_.load(std::memory_order_acquire)) return Outcome::kReadOnly;
+    CpuRelax();
+  }
+  while (true) {
+    // Acquire: pairs with the journal thread's release bump after a commit.
+    const std::uint32_t w = p->wake.load(std::memory_order_acquire);
+    if (p->ring.write_available() > 0) return Outcome::kOk;
+    if (failed_.load(std::memory_order_acquire)) return Outcome::kReadOnly;
+    Kick();
+    p->wake.wait(w, std::memory_order_acquire);
+  }
+}
+
+bool JournalWriter::WaitOn(Producer* p, std::uint64_t seq) {
+  for (int i = 0; i < kWaitSpins; ++i) {
+    // Acquire: pairs with PublishDurable's release store.
+    if (p->durable.load(std::memory_order_acquire) >= seq) return true;
+    if (failed_.load(std::memory_order_acquire)) return false;
+    CpuRelax();
+  }
+  while (true) {
+    // Acquire: pairs with the release bump that follows each durable store.
+    const std::uint32_t w = p->wake.load(std::memory_order_acquire);
+    if (p->durable.load(std::memory_order_acquire) >= seq) return true;
+    if (failed_.load(std::memory_order_acquire)) return false;
+    MaybeKick();
+    p->wake.wait(w, std::memory_order_acquire);
+  }
+}
+
+bool JournalWriter::WaitDurable(Producer* p, std::uint64_t seq) { return WaitOn(p, seq); }
+
+bool JournalWriter::WaitControlDurable(std::uint64_t seq) {
+  MaybeKick();
+  return WaitOn(&control_, seq);
+}
+
+Outcome JournalWriter::AppendControl(Control record, const std::function<void()>& apply, std::uint64_t* seq) {
+  std::unique_lock<std::mutex> lock(control_mu_);
+  while (true) {
+    if (failed_.load(std::memory_order_acquire)) return Outcome::kReadOnly;
+    if (control_pending_.size() < kControlQueueDepth) break;
+    if (options_.full_queue == FullQueuePolicy::kRefuse) return Outcome::kBackpressure;
+    const std::uint32_t w = control_.wake.load(std::memory_order_acquire);
+    lock.unlock();
+    Kick();
+    control_.wake.wait(w, std::memory_order_acquire);
+    lock.lock();
+  }
+  apply();
+  control_pending_.push_back(std::move(record));
+  control_count_.store(control_pending_.size(), std::memory_order_release);
+  *seq = ++control_pushed_;
+  if (durability_ == Durability::kSync) MaybeKick();
+  return Outcome::kOk;
+}
+
+absl::Status JournalWriter::Flush() {
+  const std::size_t used = producers_used_.load(std::memory_order_acquire);
+  std::vector<std::pair<Producer*, std::uint64_t>> targets;
+  for (std::size_t i = 0; i < used; ++i) {
+    Producer* p = producers_[i].load(std::memory_order_acquire);
+    // Acquire: pairs with Push's release, covering the entry itself.
+    if (p != nullptr) targets.emplace_back(p, p->pushed.load(std::memory_order_acquire));
+  }
+  targets.emplace_back(&shared_producer_, shared_producer_.pushed.load(std::memory_order_acquire));
+  std::uint64_t control_target;
+  {
+    std::lock_guard<std::mutex> lock(control_mu_);
+    control_target = control_pushed_;
+  }
+  Kick();
+  for (auto& [p, seq] : targets) {
+    if (!WaitOn(p, seq)) return failure();
+  }
+  if (!WaitOn(&control_, control_target)) return failure();
+  return absl::OkStatus();
+}
+
+absl::Status JournalWriter::WaitThisThread() {
+  Producer* p = ThisThreadProducer();
+  Kick();
+  if (!WaitOn(p, p->pushed.load(std::memory_order_acquire))) return failure();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::uint64_t> JournalWriter::RotateForCheckpoint() {
+  std::unique_lock<std::mutex> lock(rotate_mu_);
+  const std::uint64_t generation = rotate_generation_;
+  // Release: pairs with the journal thread's acquire exchange.
+  rotate_requested_.store(true, std::memory_order_release);
+  Kick();
+  rotate_cv_.wait(lock, [&] { return rotate_generation_ != generation; });
+  return rotate_result_;
+}
+
+absl::Status JournalWriter::failure() const {
+  std::lock_guard<std::mutex> lock(failure_mu_);
+  return failure_;
+}
+
+JournalWriter::Stats JournalWriter::stats() const {
+  return {stat_batches_.load(std::memory_order_relaxed), stat_records_.load(std::memory_order_relaxed),
+          stat_changes_.load(std::memory_order_relaxed), stat_bytes_.load(std::memory_order_relaxed)};
+}
+
+// ---- journal thread -------------------------------------------------------
+
+absl::Status JournalWriter::OpenSegment() {
+  const std::string path = options_.dir + "/" + SegmentFileName(next_sequence_);
+  absl::StatusOr<std::unique_ptr<internal::WritableFile>> file = options_.fs->NewWritableFile(path);
+  if (!file.ok()) return file.status();
+  char header[kSegmentHeaderBytes];
+  EncodeSegmentHeader(header, next_sequence_);
+  if (absl::Status s = (*file)->Append(header, sizeof(header)); !s.ok()) return s;
+  if (absl::Status s = (*file)->Sync(); !s.ok()) return s;
+  if (absl::Status s = options_.fs->SyncDir(options_.dir); !s.ok()) return s;
+  file_ = std::move(*file);
+  segment_first_ = next_sequence_;
+  segment_bytes_ = kSegmentHeaderBytes;
+  return absl::OkStatus();
+}
+
+absl::Status JournalWriter::CloseSegment() {
+  absl::Status s = file_->Close();
+  file_.reset();
+  return s;
+}
+
+void JournalWriter::Fail(const absl::Status& status) {
+  {
+    std::lock_guard<std::mutex> lock(failure_mu_);
+    if (failure_.ok()) failure_ = status;
+  }
+  // Release: pairs with waiters' acquire loads, after their wake.
+  failed_.store(true, std::memory_order_release);
+  if (file_ != nullptr) {
+    (void)file_->Close();
+    file_.reset();
+  }
+  const std::size_t used = producers_used_.load(std::memory_order_acquire);
+  auto bump = [](Producer* p) {
+    p->wake.fetch_add(1, std::memory_order_release);
+    p->wake.notify_all();
+  };
+  for (std::size_t i = 0; i < used; ++i) {
+    if (Producer* p = producers_[i].load(std::memory_order_acquire)) bump(p);
+  }
+  bump(&shared_producer_);
+  bump(&control_);
+}
+
+bool JournalWriter::HasWork() const {
+  if (control_count_.load(std::memory_order_acquire) > 0) return true;
+  if (shared_producer_.ring.read_available() > 0) return true;
+  const std::size_t used = producers_used_.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < used; ++i) {
+    Producer* p = producers_[i].load(std::memory_order_acquire);
+    if (p != nullptr && p->ring.read_available() > 0) return true;
+  }
+  return false;
+}
+
+void JournalWriter::Idle() {
+  for (int i = 0; i < kIdleSpins; ++i) {
+    if (HasWork()) return;
+    CpuRelax();
+  }
+  // seq_cst RMW: the journal half of the Dekker pair (see the header).
+  sleeping_.exchange(1, std::memory_order_seq_cst);
+  if (!HasWork() && !stop_.load(std::memory_order_acquire) &&
+      !rotate_requested_.load(std::memory_order_acquire)) {
+    std::unique_lock<std::mutex> lock(wake_mu_);
+    if (!kicked_) wake_cv_.wait_for(lock, std::chrono::microseconds(kJournalIdleSleepUs));
+    kicked_ = false;
+  }
+  // Relaxed: a stale 1 only costs a producer an unneeded Kick().
+  sleeping_.store(0, std::memory_order_relaxed);
+}
+
+void JournalWriter::Accumulate(const Entry& e) {
+  if (e.sku >= acc_of_sku_.size()) acc_of_sku_.resize(std::max<std::size_t>(e.sku + 1, acc_of_sku_.size() * 2), -1);
+  std::int32_t& slot = acc_of_sku_[e.sku];
+  if (slot < 0) {
+    slot = static_cast<std::int32_t>(accs_.size());
+    accs_.push_back({e.sku, 0, 0});
+  }
+  Acc& a = accs_[slot];
+  std::uint64_t& sum = e.type == RecordType::kTake ? a.take : a.restock;
+  const std::uint64_t q = static_cast<std::uint64_t>(e.value);
+  constexpr std::uint64_t kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  if (sum > kMax - q) {  // the merged quantity would not fit a record: emit what we have
+    buffer_.resize(buffer_.size() + kStockRecordBytes);
+    EncodeStockRecord(buffer_.data() + buffer_.size() - kStockRecordBytes, e.type, next_sequence_++, e.sku,
+                      static_cast<std::int64_t>(sum));
+    sum = 0;
+  }
+  sum += q;
+}
+
+std::size_t JournalWriter::Collect() {
+  batch_changes_ = 0;
+  // Control records first, in their order.
+  if (control_count_.load(std::memory_order_acquire) > 0) {
+    std::lock_guard<std::mutex> lock(control_mu_);
+    control_batch_.swap(control_pending_);
+    control_count_.store(0, std::memory_order_relaxed);
+  }
+  for (const Control& c : control_batch_) {
+    const std::size_t at = buffer_.size();
+    if (c.type == RecordType::kDefine) {
+      buffer_.resize(at + DefineRecordBytes(c.name.size()));
+      EncodeDefineRecord(buffer_.data() + at, next_sequence_++, c.sku, c.name, c.value, c.floor);
+    } else {
+      buffer_.resize(at + kStockRecordBytes);
+      EncodeStockRecord(buffer_.data() + at, c.type, next_sequence_++, c.sku, c.value);
+    }
+  }
+  control_.popped += control_batch_.size();
+  control_.touched = !control_batch_.empty();
+  batch_changes_ += control_batch_.size();
+  control_batch_.clear();
+
+  const std::size_t used = producers_used_.load(std::memory_order_acquire);
+  auto drain = [&](Producer* p) {
+    while (batch_changes_ < kBatchChangesMax) {
+      const std::size_t want = std::min(scratch_.size(), kBatchChangesMax - batch_changes_);
+      const std::size_t n = p->ring.pop(scratch_.data(), want);
+      if (n == 0) break;
+      for (std::size_t i = 0; i < n; ++i) Accumulate(scratch_[i]);
+      p->popped += n;
+      p->touched = true;
+      batch_changes_ += n;
+    }
+  };
+  for (std::size_t i = 0; i < used; ++i) {
+    if (Producer* p = producers_[i].load(std::memory_order_acquire)) drain(p);
+  }
+  drain(&shared_producer_);
+  return batch_changes_;
+}
+
+void JournalWriter::EncodeBatch() {
+  for (const Acc& a : accs_) {
+    for (RecordType t : {RecordType::kTake, RecordType::kRestock}) {
+      const std::uint64_t q = t == RecordType::kTake ? a.take : a.restock;
+      if (q == 0) continue;
+      buffer_.resize(buffer_.size() + kStockRecordBytes);
+      EncodeStockRecord(buffer_.data() + buffer_.size() - kStockRecordBytes, t, next_sequence_++, a.sku,
+                        static_cast<std::int64_t>(q));
+    }
+    acc_of_sku_[a.sku] = -1;
+  }
+  accs_.clear();
+}
+
+void JournalWriter::PublishDurable() {
+  durable_sequence_.store(next_sequence_ - 1, std::memory_order_release);
+  auto publish = [](Producer* p) {
+    if (!p->touched) return;
+    p->touched = false;
+    // Release: pairs with the waiters' acquire loads of durable.
+    p->durable.store(p->popped, std::memory_order_release);
+    // Release: the bump follows the durable store; see the header.
+    p->wake.fetch_add(1, std::memory_order_release);
+    p->wake.notify_all();
+  };
+  const std::size_t used = producers_used_.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < used; ++i) {
+    if (Producer* p = producers_[i].load(std::memory_order_acquire)) publish(p);
+  }
+  publish(&shared_producer_);
+  publish(&control_);
+}
+
+void JournalWriter::Commit() {
+  EncodeBatch();
+  if (failed_.load(std::memory_order_relaxed)) {
+    // Read-only: queued changes are dropped, never written after a failure.
+    buffer_.clear();
+    return;
+  }
+  if (absl::Status s = file_->Append(buffer_.data(), buffer_.size()); !s.ok()) {
+    Fail(s);
+  } else if (absl::Status s2 = file_->Sync(); !s2.ok()) {
+    Fail(s2);
+  } else {
+    segment_bytes_ += buffer_.size();
+    bytes_since_checkpoint_ += buffer_.size();
+    stat_batches_.fetch_add(1, std::memory_order_relaxed);
+    stat_bytes_.fetch_add(buffer_.size(), std::memory_order_relaxed);
+    stat_changes_.fetch_add(batch_changes_, std::memory_order_relaxed);
+    stat_records_.store(next_sequence_ - options_.first_sequence, std::memory_order_relaxed);
+    PublishDurable();
+  }
+  buffer_.clear();
+}
+
+void JournalWriter::Run() {
+  while (true) {
+    // Acquire: pairs with the destructor's release store.
+    const bool stopping = stop_.load(std::memory_order_acquire);
+    const std::size_t first_sequence = next_sequence_;
+    const std::size_t changes = Collect();
+    if (changes > 0 || next_sequence_ != first_sequence || !buffer_.empty()) {
+      if (!failed_.load(std::memory_order_relaxed) && segment_bytes_ >= options_.segment_bytes_max &&
+          segment_first_ < first_sequence) {
+        // Rotate before this batch; the records already numbered keep their
+        // numbers, the new segment starts at the first of them.
+        const std::uint64_t numbered = next_sequence_;
+        next_sequence_ = first_sequence;
+        absl::Status s = CloseSegment();
+        if (s.ok()) s = OpenSegment();
+        next_sequence_ = numbered;
+        if (!s.ok()) Fail(s);
+      }
+      Commit();
+      if (options_.checkpoint_bytes > 0 && bytes_since_checkpoint_ >= options_.checkpoint_bytes &&
+          options_.checkpoint_due) {
+        bytes_since_checkpoint_ = 0;
+        options_.checkpoint_due();
+      }
+      continue;
+    }
+    if (rotate_requested_.exchange(false, std::memory_order_acquire)) {
+      absl::StatusOr<std::uint64_t> result = next_sequence_ - 1;
+      if (failed_.load(std::memory_order_relaxed)) {
+        result = failure();
+      } else if (segment_first_ < next_sequence_) {  // the active segment holds records
+        absl::Status s = CloseSegment();
+        if (s.ok()) s = OpenSegment();
+        if (!s.ok()) {
+          Fail(s);
+          result = s;
+        }
+      }
+      bytes_since_checkpoint_ = 0;
+      std::lock_guard<std::mutex> lock(rotate_mu_);
+      rotate_result_ = result;
+      ++rotate_generation_;
+      rotate_cv_.notify_all();
+      continue;
+    }
+    if (stopping) break;
+    Idle();
+  }
+}
+
+}  // namespace flashstock::journal

@@ -1,0 +1,294 @@
+// The journal writer: per-producer rings, one journal thread, group commit.
+//
+// Hand-off. A thread that changes stock owns one single-producer ring
+// (boost::lockfree::spsc_queue) in this writer, found through its
+// ReaderSlots index (registered on first use, reused after the thread
+// exits). Before applying a change it calls Reserve(), which guarantees a
+// free ring slot; since the thread is the ring's only pusher, the Push()
+// after the change cannot fail. So an accepted change is never missing from
+// the journal, and a refused one (BACKPRESSURE, READONLY) changed nothing.
+// Defines and floor changes go through one mutex-guarded control queue
+// instead, so their journal order is their order in memory.
+//
+// The journal thread drains every ring and the control queue into one batch
+// (at most kBatchChangesMax changes), coalesces the take and restock deltas
+// of each SKU within the batch (deltas commute, so one record per SKU and
+// kind carries the same state), writes the batch and fdatasyncs it, then
+// publishes each producer's durable watermark: "my change is durable"
+// compares against my own producer's counter, never a global one.
+//
+// A failed write or fdatasync is final (never retried: after a failed
+// fdatasync the kernel may have dropped the dirty pages): the writer turns
+// read-only, wakes every waiter, and drops whatever is still queued.
+//
+// Memory ordering:
+//  - ring push (release) / pop (acquire) inside spsc_queue carry the entry.
+//  - Producer::durable is stored with release by the journal thread after
+//    the fdatasync and loaded with acquire by waiters; then Producer::wake is
+//    bumped with release and notified. A waiter loads wake (acquire) before
+//    re-checking durable, so a bump it did not see is one it will wake for.
+//  - failed_ is stored with release before the wake bump, so a woken waiter
+//    sees it; hot-path checks load it relaxed (a change that slips past is
+//    dropped and, in sync mode, reported READONLY by its wait).
+//  - sleeping_ (journal thread idle) and a ring push form a Dekker pair.
+//    Both sides use a read-modify-write of sleeping_ (the producer a
+//    fetch_add(0) after its push, the journal an exchange(1) before it
+//    re-checks the rings): RMWs of one location are totally ordered and each
+//    reads the one before, so either the producer's RMW comes later and
+//    reads 1 (it kicks the journal), or the journal's exchange comes later
+//    and acquires the producer's release RMW, so its re-check sees the push.
+//    (Not fences: ThreadSanitizer does not model atomic_thread_fence.)
+//    Sync producers always do this; async ones only when their ring is
+//    filling up, otherwise they rely on the journal's bounded idle sleep
+//    (kJournalIdleSleepUs).
+#ifndef FLASHSTOCK_JOURNAL_WRITER_H_
+#define FLASHSTOCK_JOURNAL_WRITER_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "boost/lockfree/spsc_queue.hpp"
+#include "flashstock/engine.h"
+#include "internal/file.h"
+#include "journal_format.h"
+
+namespace flashstock::journal {
+
+// Entries per producer ring. At ~16 B each a ring is 256 KiB, allocated on a
+// thread's first change. It must absorb what one thread produces during one
+// fdatasync (~0.1-2 ms here) at tens of millions of takes per second, or the
+// producer blocks on the disk.
+inline constexpr std::size_t kJournalQueueDepth = std::size_t{1} << 14;
+// Changes drained into one group commit. At least one full ring, so a
+// producer blocked on a full ring is released by the next commit.
+inline constexpr std::size_t kBatchChangesMax = std::size_t{1} << 16;
+static_assert(kBatchChangesMax >= kJournalQueueDepth, "one batch can empty a full ring");
+// Define / set-floor records waiting in the control queue.
+inline constexpr std::size_t kControlQueueDepth = 4096;
+static_assert(kControlQueueDepth <= kBatchChangesMax, "one batch can empty the control queue");
+// Producers: one per reader slot, plus one shared, mutex-guarded producer for
+// threads beyond kReaderThreadsMax.
+inline constexpr std::size_t kProducersMax = kReaderThreadsMax;
+// Ring room below which even an async producer wakes a sleeping journal.
+inline constexpr std::size_t kKickRoom = kJournalQueueDepth / 4;
+// Journal thread's idle sleep: bounds how stale async durability can get
+// when producers do not kick it.
+inline constexpr std::int64_t kJournalIdleSleepUs = 500;
+// Segment size limit: rotation happens at the first batch boundary past it.
+inline constexpr std::uint64_t kSegmentBytesDefault = std::uint64_t{64} << 20;
+// The smallest limit accepted: a header plus one largest record, so every
+// segment holds at least one record (tests use it to rotate often).
+inline constexpr std::uint64_t kSegmentBytesMin = kSegmentHeaderBytes + kRecordHeaderBytes + kRecordPayloadBytesMax;
+// Journal bytes after which a background checkpoint starts: bounds replay
+// on open to ~8M records (under 2 s at the measured replay rate).
+inline constexpr std::uint64_t kCheckpointBytesDefault = std::uint64_t{256} << 20;
+
+// One change as handed from a producer to the journal thread.
+struct Entry {
+  RecordType type;
+  std::uint32_t sku;
+  std::int64_t value;
+};
+static_assert(sizeof(Entry) == 16, "two entries per 32 bytes");
+
+struct alignas(kCacheLineSize) Producer {
+  boost::lockfree::spsc_queue<Entry, boost::lockfree::capacity<kJournalQueueDepth>> ring;
+  // Changes pushed so far: written by the owner only (release, read by
+  // Flush() callers with acquire); the owner's own reads are relaxed.
+  alignas(kCacheLineSize) std::atomic<std::uint64_t> pushed{0};
+  // Changes popped by the journal thread (its own; plain).
+  alignas(kCacheLineSize) std::uint64_t popped = 0;
+  bool touched = false;
+  // Changes durable; written by the journal thread only.
+  std::atomic<std::uint64_t> durable{0};
+  // Bumped by the journal thread after each commit touching this producer
+  // and on failure; waiters futex-wait on it.
+  std::atomic<std::uint32_t> wake{0};
+  // Set for the one producer shared by slot-less threads (guard with
+  // JournalWriter::shared_mu()).
+  bool shared = false;
+};
+
+struct WriterOptions {
+  std::string dir;
+  Durability durability = Durability::kSync;
+  FullQueuePolicy full_queue = FullQueuePolicy::kWait;
+  std::uint64_t segment_bytes_max = kSegmentBytesDefault;
+  std::uint64_t checkpoint_bytes = kCheckpointBytesDefault;  // 0: never due
+  std::uint64_t first_sequence = 1;
+  internal::FileSystem* fs = nullptr;
+  // Called on the journal thread when checkpoint_bytes have been written
+  // since the last rotation for a checkpoint. Must not block.
+  std::function<void()> checkpoint_due;
+};
+
+class JournalWriter {
+ public:
+  // Opens a new segment starting at options.first_sequence and starts the
+  // journal thread.
+  static absl::StatusOr<std::unique_ptr<JournalWriter>> Start(const WriterOptions& options);
+  // Commits everything queued, then stops. REQUIRES: no concurrent calls.
+  ~JournalWriter();
+
+  // The calling thread's producer.
+  Producer* ThisThreadProducer();
+  std::mutex& shared_mu() { return shared_mu_; }
+
+  // Before a change: kOk when the next Push cannot fail; kBackpressure or
+  // kReadOnly when the change must not be made. REQUIRES: p is the caller's.
+  Outcome Reserve(Producer* p) {
+    if (failed_.load(std::memory_order_relaxed)) return Outcome::kReadOnly;
+    const std::size_t room = p->ring.write_available();
+    if (room > kKickRoom) return Outcome::kOk;
+    if (room > 0) {
+      MaybeKick();
+      return Outcome::kOk;
+    }
+    return WaitForRoom(p);
+  }
+  // After the change. Returns the change's producer-local sequence.
+  // REQUIRES: Reserve(p) returned kOk and nothing was pushed since.
+  std::uint64_t Push(Producer* p, const Entry& e) {
+    const bool pushed = p->ring.push(e);
+    assert(pushed);
+    (void)pushed;
+    const std::uint64_t seq = p->pushed.load(std::memory_order_relaxed) + 1;
+    // Release: pairs with Flush()'s acquire, so it waits for this entry.
+    p->pushed.store(seq, std::memory_order_release);
+    if (durability_ == Durability::kSync) MaybeKick();
+    return seq;
+  }
+  // Blocks until p's change `seq` is durable (true) or the journal failed
+  // (false). Spins briefly, then futex-waits.
+  bool WaitDurable(Producer* p, std::uint64_t seq);
+
+  // Control records (define, set-floor): runs `apply` and enqueues `record`
+  // under the control mutex, so the journal order of control records is
+  // their order in memory. kOk with *seq set, or kReadOnly/kBackpressure
+  // (apply not run).
+  struct Control {
+    RecordType type;
+    std::uint32_t sku;
+    std::int64_t value;
+    std::int64_t floor;  // define
+    std::string name;    // define
+  };
+  Outcome AppendControl(Control record, const std::function<void()>& apply, std::uint64_t* seq);
+  bool WaitControlDurable(std::uint64_t seq);
+
+  // Waits until every change any thread pushed before the call is durable.
+  absl::Status Flush();
+  // Waits until the calling thread's changes are durable.
+  absl::Status WaitThisThread();
+
+  // Closes the active segment at the next batch boundary (after committing
+  // what is queued) and opens a new one. Returns the last sequence in closed
+  // segments. Used by the checkpointer.
+  absl::StatusOr<std::uint64_t> RotateForCheckpoint();
+
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+  absl::Status failure() const;
+  // The last journal sequence number known to be on disk.
+  std::uint64_t durable_sequence() const { return durable_sequence_.load(std::memory_order_acquire); }
+
+  struct Stats {
+    std::uint64_t batches, records, changes, bytes;
+  };
+  Stats stats() const;
+
+ private:
+  explicit JournalWriter(const WriterOptions& options);
+  void Run();
+  // Drains rings and the control queue into the batch; returns changes taken.
+  std::size_t Collect();
+  void Accumulate(const Entry& e);
+  void EncodeBatch();
+  void Commit();
+  absl::Status OpenSegment();
+  absl::Status CloseSegment();
+  void Fail(const absl::Status& status);
+  void PublishDurable();
+  bool HasWork() const;
+  void Idle();
+  void MaybeKick() {
+    // seq_cst RMW: the producer half of the Dekker pair (see above).
+    if (sleeping_.fetch_add(0, std::memory_order_seq_cst) != 0) Kick();
+  }
+  void Kick();
+  Outcome WaitForRoom(Producer* p);
+  bool WaitOn(Producer* p, std::uint64_t seq);
+
+  const WriterOptions options_;
+  const Durability durability_;  // read by every Push; written once
+
+  std::unique_ptr<std::atomic<Producer*>[]> producers_;
+  std::atomic<std::size_t> producers_used_{0};
+  std::mutex create_mu_;  // serialises producer creation
+  Producer shared_producer_;
+  std::mutex shared_mu_;
+
+  // Control queue.
+  // std::mutex rather than absl::Mutex throughout: Debian's Abseil is not
+  // built with ThreadSanitizer, which then cannot see its synchronisation.
+  std::mutex control_mu_;
+  std::vector<Control> control_pending_;  // guarded by control_mu_
+  std::uint64_t control_pushed_ = 0;      // guarded by control_mu_
+  std::atomic<std::size_t> control_count_{0};  // pending size, for HasWork
+  Producer control_;  // only durable/wake/popped are used
+
+  // Journal thread state.
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint32_t> sleeping_{0};  // 1 while the journal thread may block
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool kicked_ = false;  // guarded by wake_mu_
+
+  std::unique_ptr<internal::WritableFile> file_;
+  std::uint64_t next_sequence_;
+  std::uint64_t segment_first_ = 0;
+  std::uint64_t segment_bytes_ = 0;
+  std::uint64_t bytes_since_checkpoint_ = 0;
+  std::vector<Entry> scratch_;
+  std::vector<Control> control_batch_;
+  struct Acc {
+    std::uint32_t sku;
+    std::uint64_t take;
+    std::uint64_t restock;
+  };
+  std::vector<std::int32_t> acc_of_sku_;  // index into accs_, -1 if none
+  std::vector<Acc> accs_;
+  std::string buffer_;
+  std::size_t batch_changes_ = 0;
+
+  // Rotation requests from the checkpointer.
+  std::mutex rotate_mu_;
+  std::condition_variable rotate_cv_;
+  std::atomic<bool> rotate_requested_{false};
+  std::uint64_t rotate_generation_ = 0;               // guarded by rotate_mu_
+  absl::StatusOr<std::uint64_t> rotate_result_ = 0;  // guarded by rotate_mu_
+
+  // Read by every change (Reserve): alone on its line, so the journal
+  // thread's per-commit stores nearby do not evict it from producers' caches.
+  alignas(kCacheLineSize) std::atomic<bool> failed_{false};
+  alignas(kCacheLineSize) mutable std::mutex failure_mu_;
+  absl::Status failure_;  // guarded by failure_mu_
+  std::atomic<std::uint64_t> durable_sequence_{0};
+
+  // Relaxed: statistics, read for reporting only.
+  std::atomic<std::uint64_t> stat_batches_{0}, stat_records_{0}, stat_changes_{0}, stat_bytes_{0};
+};
+
+}  // namespace flashstock::journal
+
+#endif  // FLASHSTOCK_JOURNAL_WRITER_H_
