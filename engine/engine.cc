@@ -1,5 +1,6 @@
 #include "flashstock/engine.h"
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "checkpointer.h"
 #include "internal/check.h"
@@ -100,6 +101,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
 
 StockResult Engine::Define(std::string_view name, std::int64_t quantity, std::int64_t floor) {
   if (journal_ != nullptr) return DefineJournaled(name, quantity, floor);
+  // define_mu_ also without a journal: DefineMany's checks rely on it.
+  std::lock_guard<std::mutex> lock(define_mu_);
   const Catalog::Defined defined = catalog_.Define(name, quantity, floor);
   if (defined.outcome != Outcome::kOk) return {defined.outcome, 0, 0};
   return {Outcome::kOk, quantity, 0};
@@ -127,6 +130,54 @@ StockResult Engine::DefineJournaled(std::string_view name, std::int64_t quantity
   FLASHSTOCK_CHECK(defined.outcome == Outcome::kOk);
   FLASHSTOCK_CHECK(defined.index == index);
   return {Outcome::kOk, quantity, 0};
+}
+
+Engine::DefineManyResult Engine::DefineMany(std::span<const SkuDefinition> skus) {
+  // Serialised with every other define, so the checks below stay true.
+  std::lock_guard<std::mutex> lock(define_mu_);
+  const std::uint32_t first = catalog_.size();
+  if (skus.size() > catalog_.capacity() - first) {
+    return {Outcome::kCatalogFull, 0, catalog_.capacity() - first};
+  }
+  absl::flat_hash_set<std::string_view> names;
+  names.reserve(skus.size());
+  for (std::size_t i = 0; i < skus.size(); ++i) {
+    const SkuDefinition& d = skus[i];
+    if (!Catalog::ValidName(d.name)) return {Outcome::kInvalidName, 0, i};
+    if (d.floor > 0 || d.quantity < 0 || d.quantity < d.floor) return {Outcome::kInvalidQuantity, 0, i};
+    if (catalog_.Find(d.name).has_value() || !names.insert(d.name).second) {
+      return {Outcome::kAlreadyDefined, 0, i};
+    }
+  }
+  // Journal first (as DefineJournaled does): a SKU exists in memory only once
+  // its define record is durable, so no change to it can precede it on disk.
+  std::size_t journaled = skus.size();
+  Outcome refused = Outcome::kOk;
+  std::uint64_t last_seq = 0;
+  if (journal_ != nullptr) {
+    for (std::size_t i = 0; i < skus.size(); ++i) {
+      const SkuDefinition& d = skus[i];
+      std::uint64_t seq = 0;
+      const Outcome queued = journal_->AppendControl(
+          {journal::RecordType::kDefine, static_cast<std::uint32_t>(first + i), d.quantity, d.floor,
+           std::string(d.name)},
+          [] {}, &seq);
+      if (queued != Outcome::kOk) {
+        journaled = i;
+        refused = queued;
+        break;
+      }
+      last_seq = seq;
+    }
+    if (journaled > 0 && !journal_->WaitControlDurable(last_seq)) return {Outcome::kReadOnly, 0, 0};
+  }
+  for (std::size_t i = 0; i < journaled; ++i) {
+    const Catalog::Defined defined = catalog_.Define(skus[i].name, skus[i].quantity, skus[i].floor);
+    // Checked above under define_mu_, which every define holds.
+    FLASHSTOCK_CHECK(defined.outcome == Outcome::kOk);
+    FLASHSTOCK_CHECK(defined.index == first + i);
+  }
+  return {refused, journaled, refused == Outcome::kOk ? 0 : journaled};
 }
 
 StockResult Engine::JournaledChange(std::uint32_t index, std::int64_t quantity, int kind) {

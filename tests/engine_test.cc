@@ -117,3 +117,40 @@ TEST(OutcomeTest, EveryOutcomeHasACode) {
 
 }  // namespace
 }  // namespace flashstock
+
+namespace flashstock {
+namespace {
+
+TEST(EngineDefineManyTest, DefinesAllOrReportsTheFirstBadOne) {
+  Engine engine(EngineOptions{.skus_max = 4});
+  ASSERT_TRUE(engine.Define("old", 1).ok());
+  const std::string too_long(kNameBytesMax + 1, 'x');
+  const Engine::SkuDefinition bad_name[] = {{"a", 1}, {too_long, 1}};
+  Engine::DefineManyResult r = engine.DefineMany(bad_name);
+  EXPECT_EQ(r.outcome, Outcome::kInvalidName);
+  EXPECT_EQ(r.failed_at, 1u);
+  EXPECT_EQ(r.defined, 0u);
+  const Engine::SkuDefinition dup[] = {{"a", 1}, {"a", 2}};
+  r = engine.DefineMany(dup);
+  EXPECT_EQ(r.outcome, Outcome::kAlreadyDefined);
+  EXPECT_EQ(r.failed_at, 1u);
+  const Engine::SkuDefinition exists[] = {{"old", 1}};
+  EXPECT_EQ(engine.DefineMany(exists).outcome, Outcome::kAlreadyDefined);
+  const Engine::SkuDefinition bad_qty[] = {{"a", -1}};
+  EXPECT_EQ(engine.DefineMany(bad_qty).outcome, Outcome::kInvalidQuantity);
+  const Engine::SkuDefinition too_many[] = {{"a", 1}, {"b", 1}, {"c", 1}, {"d", 1}};
+  EXPECT_EQ(engine.DefineMany(too_many).outcome, Outcome::kCatalogFull);
+  EXPECT_EQ(engine.sku_count(), 1u);  // nothing was defined by the refusals
+
+  const Engine::SkuDefinition good[] = {{"a", 5}, {"b", 0, -2}, {"c", 7}};
+  r = engine.DefineMany(good);
+  EXPECT_EQ(r.outcome, Outcome::kOk);
+  EXPECT_EQ(r.defined, 3u);
+  EXPECT_EQ(engine.Level("a").available, 5);
+  EXPECT_EQ(engine.Take("b", 2).available, -2);
+  EXPECT_EQ(engine.Level("c").available, 7);
+  EXPECT_EQ(engine.Define("d", 1).outcome, Outcome::kCatalogFull);
+}
+
+}  // namespace
+}  // namespace flashstock

@@ -7,14 +7,16 @@ bin=${FLASHSALE_BENCH:?}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-"$bin" --backends flashstock,atomic,mutex,sqlite --workloads hot,skewed --modes sellout,steady \
-  --clients 1,2 --ops 2000 --fsync-seconds 0.05 --json "$out/rows.json" --plot "$out/plot.svg" \
+"$bin" --backends flashstock,flashstock-orders,atomic,mutex,sqlite --workloads hot,skewed \
+  --modes sellout,steady --clients 1,2 --ops 2000 --duration 0.3 --fsync-seconds 0.05 --json "$out/rows.json" --plot "$out/plot.svg" \
   >"$out/table.txt" 2>"$out/progress.txt" || { cat "$out/table.txt" "$out/progress.txt"; exit 1; }
 grep -q '^flashstock  *none  *hot/sell-out' "$out/table.txt"
 grep -q '^fdatasync' "$out/table.txt"
 if grep -q FAILED "$out/table.txt"; then cat "$out/table.txt"; exit 1; fi
-# 6 back ends x 2 workloads x 2 modes x 2 client counts, plus the fdatasync row.
-test "$(grep -c '"system"' "$out/rows.json")" -eq 49
+# 10 back ends (flashstock none/async/sync, flashstock-orders none/async, 2
+# atomics, mutex, 2 SQLite) x 2 workloads x 2 modes x 2 client counts, plus
+# the fdatasync row.
+test "$(grep -c '"system"' "$out/rows.json")" -eq 81
 grep -q '"p999_us"' "$out/rows.json"
 grep -q '</svg>' "$out/plot.svg"
 

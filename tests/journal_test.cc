@@ -101,6 +101,33 @@ TEST_P(JournalModeTest, ReopenRecoversEveryChange) {
 }
 INSTANTIATE_TEST_SUITE_P(Modes, JournalModeTest, ::testing::Values(Durability::kAsync, Durability::kSync));
 
+TEST_P(JournalModeTest, DefineManyLoadsACatalogWithOneDurableWait) {
+  TempDir dir;
+  std::vector<std::string> names;
+  for (int i = 0; i < 1000; ++i) names.push_back("sku-" + std::to_string(i));
+  std::vector<Engine::SkuDefinition> defs;
+  for (int i = 0; i < 1000; ++i) defs.push_back({names[i], i, i % 2 == 0 ? 0 : -i});
+  {
+    auto e = OpenOrDie(JournalOptions(dir.path(), GetParam()));
+    const JournalStats before = e->journal_stats();
+    Engine::DefineManyResult r = e->DefineMany(defs);
+    ASSERT_EQ(r.outcome, Outcome::kOk);
+    EXPECT_EQ(r.defined, 1000u);
+    // Far fewer group commits than SKUs (Define would take one each).
+    EXPECT_LT(e->journal_stats().batches - before.batches, 100u);
+    EXPECT_EQ(e->Take("sku-999", 999 + 999).available, -999);
+    const Engine::SkuDefinition dup[] = {{"new", 1}, {"sku-3", 1}};
+    EXPECT_EQ(e->DefineMany(dup).outcome, Outcome::kAlreadyDefined);
+    ASSERT_TRUE(e->Flush().ok());
+  }
+  auto e = OpenOrDie(JournalOptions(dir.path(), GetParam()));
+  EXPECT_EQ(e->sku_count(), 1000u);
+  EXPECT_EQ(e->Level("sku-500").available, 500);
+  EXPECT_EQ(e->Level("sku-999").available, -999);
+  EXPECT_EQ(*e->Floor(*e->Resolve("sku-7")), -7);
+  EXPECT_FALSE(e->Resolve("new").has_value());
+}
+
 TEST(JournalTest, AsyncWaitUntilDurable) {
   TempDir dir;
   auto e = OpenOrDie(JournalOptions(dir.path(), Durability::kAsync));

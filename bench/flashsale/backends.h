@@ -13,13 +13,13 @@ namespace flashsale {
 
 class PgCluster;
 
-// flashstock_backend.cc. variant "none" exists today.
-// TODO(journal, orders): "async" and "sync" become EngineOptions journal
-// settings in MakeFlashstockBackend (segments under work_dir); orders become a
-// second class whose Take is a reserve + commit of a one-line order, made by
-// MakeFlashstockOrdersBackend. Then one line each in registry.cc.
+// flashstock_backend.cc. `variant` is the journal mode: "none", "async" or
+// "sync" (a fresh journal under work_dir per row). The orders back end's take
+// is a one-line reserve + commit.
 absl::StatusOr<std::unique_ptr<Backend>> MakeFlashstockBackend(const std::string& variant,
                                                                const std::string& work_dir);
+absl::StatusOr<std::unique_ptr<Backend>> MakeFlashstockOrdersBackend(const std::string& variant,
+                                                                     const std::string& work_dir);
 
 // mutex_backend.cc: one std::mutex around an absl::flat_hash_map<sku, level>.
 std::unique_ptr<Backend> MakeMutexBackend();

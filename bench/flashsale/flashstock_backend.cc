@@ -1,5 +1,7 @@
 #include "backends.h"
 
+#include <atomic>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,75 +11,157 @@
 namespace flashsale {
 namespace {
 
+// Orders rows: a buyer's take is a one-line reserve + commit. Holds live
+// kHoldTtlMs; an order id is remembered until then, so orders_max must cover
+// the orders of one TTL at full speed.
+constexpr std::int64_t kHoldTtlMs = 100;
+constexpr std::uint32_t kBenchOrdersMax = 1u << 22;
+
 class FlashstockClient : public BackendClient {
  public:
-  FlashstockClient(flashstock::Engine* engine, const std::vector<flashstock::SkuHandle>* handles)
-      : engine_(engine), handles_(handles) {}
+  FlashstockClient(flashstock::Engine* engine, const std::vector<flashstock::SkuHandle>* handles,
+                   bool orders, std::uint64_t client_id)
+      : engine_(engine), handles_(handles), orders_(orders), next_order_(client_id << 40) {}
 
   TakeStatus Take(std::uint32_t sku, std::int64_t units) override {
+    if (orders_) return Order(sku, units);
     // By handle: the engine's hot path (one CAS on the SKU's line).
     const flashstock::StockResult r = engine_->Take((*handles_)[sku], units);
     if (r.ok()) return TakeStatus::kAccepted;
     if (r.outcome == flashstock::Outcome::kInsufficient) return TakeStatus::kRefused;
-    error_ = std::string(flashstock::OutcomeCode(r.outcome));
-    return TakeStatus::kError;
+    return Error(r.outcome);
   }
   std::string last_error() const override { return error_; }
 
  private:
+  TakeStatus Order(std::uint32_t sku, std::int64_t units) {
+    const flashstock::OrderLine line[] = {{(*handles_)[sku], units}};
+    const flashstock::OrderId id = ++next_order_;
+    const flashstock::OrderResult reserved = engine_->Reserve(id, line, kHoldTtlMs);
+    if (reserved.outcome == flashstock::Outcome::kInsufficient) return TakeStatus::kRefused;
+    if (!reserved.ok()) return Error(reserved.outcome);
+    const flashstock::OrderResult committed = engine_->Commit(id);
+    // A commit can only lose to expiry if the client stalled past the TTL;
+    // that unit went back to stock, so the buyer was refused.
+    if (committed.outcome == flashstock::Outcome::kOrderClosed &&
+        committed.state == flashstock::OrderState::kExpired) {
+      return TakeStatus::kRefused;
+    }
+    if (!committed.ok()) return Error(committed.outcome);
+    return TakeStatus::kAccepted;
+  }
+  TakeStatus Error(flashstock::Outcome outcome) {
+    error_ = std::string(flashstock::OutcomeCode(outcome));
+    return TakeStatus::kError;
+  }
+
   flashstock::Engine* engine_;
   const std::vector<flashstock::SkuHandle>* handles_;
+  const bool orders_;
+  flashstock::OrderId next_order_;
   std::string error_;
 };
 
 class FlashstockBackend : public Backend {
  public:
-  explicit FlashstockBackend(std::string variant) : variant_(std::move(variant)) {}
+  FlashstockBackend(std::string system, std::string variant, flashstock::Durability durability,
+                    std::string work_dir, bool orders)
+      : system_(std::move(system)),
+        variant_(std::move(variant)),
+        durability_(durability),
+        work_dir_(std::move(work_dir)),
+        orders_(orders) {}
 
-  std::string system() const override { return "flashstock"; }
+  std::string system() const override { return system_; }
   std::string variant() const override { return variant_; }
-  int latency_sample_every() const override { return 16; }
+  int latency_sample_every() const override {
+    // A sync take waits for fdatasync: time every one, like the databases.
+    return durability_ == flashstock::Durability::kSync ? 1 : 16;
+  }
 
   absl::Status Load(std::uint32_t sku_count, std::int64_t stock_per_sku) override {
     handles_.clear();
-    engine_ = std::make_unique<flashstock::Engine>(flashstock::EngineOptions{.skus_max = sku_count});
-    for (std::uint32_t i = 0; i < sku_count; ++i) {
-      const std::string name = "sku-" + std::to_string(i);
-      const flashstock::StockResult r = engine_->Define(name, stock_per_sku);
-      if (!r.ok()) {
-        return absl::InternalError("flashstock: define " + name + ": " +
-                                   std::string(flashstock::OutcomeCode(r.outcome)));
-      }
-      handles_.push_back(*engine_->Resolve(name));
+    engine_.reset();  // closes the previous row's journal first
+    flashstock::EngineOptions options;
+    options.skus_max = sku_count;
+    options.durability = durability_;
+    options.orders_max = orders_ ? kBenchOrdersMax : flashstock::kOrdersMaxDefault;
+    options.order_retention_ms = 0;
+    if (durability_ != flashstock::Durability::kNone) {
+      // A fresh journal per row, so each row starts from its own catalogue.
+      options.journal_dir = work_dir_ + "/flashstock-" + system_ + "-" + variant_;
+      std::error_code ec;
+      std::filesystem::remove_all(options.journal_dir, ec);
     }
+    absl::StatusOr<std::unique_ptr<flashstock::Engine>> engine = flashstock::Engine::Open(options);
+    if (!engine.ok()) return engine.status();
+    engine_ = std::move(*engine);
+    std::vector<std::string> names;
+    names.reserve(sku_count);
+    std::vector<flashstock::Engine::SkuDefinition> defs;
+    defs.reserve(sku_count);
+    for (std::uint32_t i = 0; i < sku_count; ++i) names.push_back("sku-" + std::to_string(i));
+    for (const std::string& name : names) defs.push_back({name, stock_per_sku, 0});
+    // One durable wait for the whole catalogue, not one fdatasync per SKU.
+    const flashstock::Engine::DefineManyResult r = engine_->DefineMany(defs);
+    if (r.outcome != flashstock::Outcome::kOk) {
+      return absl::InternalError("flashstock: define " + names[r.failed_at] + ": " +
+                                 std::string(flashstock::OutcomeCode(r.outcome)));
+    }
+    for (const std::string& name : names) handles_.push_back(*engine_->Resolve(name));
+    next_client_ = 0;
     return absl::OkStatus();
   }
 
   absl::StatusOr<std::unique_ptr<BackendClient>> Connect() override {
-    return std::unique_ptr<BackendClient>(new FlashstockClient(engine_.get(), &handles_));
+    return std::unique_ptr<BackendClient>(
+        new FlashstockClient(engine_.get(), &handles_, orders_, ++next_client_));
   }
 
   absl::StatusOr<std::vector<std::int64_t>> Levels() override {
     std::vector<std::int64_t> levels;
     levels.reserve(handles_.size());
-    for (flashstock::SkuHandle h : handles_) levels.push_back(engine_->Level(h).available);
+    for (flashstock::SkuHandle h : handles_) {
+      const flashstock::StockLevels l = engine_->Levels(h);
+      // Held units are neither sold nor back in stock: count them against
+      // the level so the checker sees any hold left behind as a mismatch.
+      levels.push_back(l.available + l.held);
+    }
     return levels;
   }
 
  private:
-  std::string variant_;
+  const std::string system_;
+  const std::string variant_;
+  const flashstock::Durability durability_;
+  const std::string work_dir_;
+  const bool orders_;
   std::unique_ptr<flashstock::Engine> engine_;
   std::vector<flashstock::SkuHandle> handles_;
+  std::uint64_t next_client_ = 0;
 };
+
+absl::StatusOr<flashstock::Durability> ParseDurability(const std::string& variant) {
+  if (variant == "none") return flashstock::Durability::kNone;
+  if (variant == "async") return flashstock::Durability::kAsync;
+  if (variant == "sync") return flashstock::Durability::kSync;
+  return absl::InvalidArgumentError("flashstock/" + variant + ": journal mode is none, async or sync");
+}
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Backend>> MakeFlashstockBackend(const std::string& variant,
                                                                const std::string& work_dir) {
-  (void)work_dir;  // the journal modes will keep their segments there
-  if (variant == "none") return std::unique_ptr<Backend>(new FlashstockBackend(variant));
-  // TODO(journal): "async", "sync" once EngineOptions has a journal mode.
-  return absl::UnimplementedError("flashstock/" + variant + ": no such journal mode yet");
+  absl::StatusOr<flashstock::Durability> d = ParseDurability(variant);
+  if (!d.ok()) return d.status();
+  return std::unique_ptr<Backend>(new FlashstockBackend("flashstock", variant, *d, work_dir, false));
+}
+
+absl::StatusOr<std::unique_ptr<Backend>> MakeFlashstockOrdersBackend(const std::string& variant,
+                                                                     const std::string& work_dir) {
+  absl::StatusOr<flashstock::Durability> d = ParseDurability(variant);
+  if (!d.ok()) return d.status();
+  return std::unique_ptr<Backend>(new FlashstockBackend("flashstock-orders", variant, *d, work_dir, true));
 }
 
 }  // namespace flashsale

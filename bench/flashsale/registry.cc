@@ -23,9 +23,14 @@ const std::vector<BackendEntry>& Registry() {
   static const std::vector<BackendEntry> entries = {
       {"flashstock/none", true, false,
        [](const BackendContext& c) -> Made { return MakeFlashstockBackend("none", c.work_dir); }},
-      // TODO(journal): {"flashstock/async", …MakeFlashstockBackend("async", …)},
-      //                {"flashstock/sync", …MakeFlashstockBackend("sync", …)}.
-      // TODO(orders):  {"flashstock-orders/none", …MakeFlashstockOrdersBackend(…)}.
+      {"flashstock/async", true, false,
+       [](const BackendContext& c) -> Made { return MakeFlashstockBackend("async", c.work_dir); }},
+      {"flashstock/sync", true, false,
+       [](const BackendContext& c) -> Made { return MakeFlashstockBackend("sync", c.work_dir); }},
+      {"flashstock-orders/none", true, false,
+       [](const BackendContext& c) -> Made { return MakeFlashstockOrdersBackend("none", c.work_dir); }},
+      {"flashstock-orders/async", true, false,
+       [](const BackendContext& c) -> Made { return MakeFlashstockOrdersBackend("async", c.work_dir); }},
       {"atomic-cas/floor-checked", true, false,
        [](const BackendContext&) -> Made { return MakeAtomicCasBackend(); }},
       {"atomic-fetch_sub/no-floor=LIMIT", true, false,

@@ -146,6 +146,24 @@ class Engine {
   // restock instead.
   StockResult Define(std::string_view name, std::int64_t quantity, std::int64_t floor = 0);
 
+  // Bulk catalog load: defines every SKU in `skus`, in order, sharing one
+  // durable wait when journaling (Define waits once per SKU, which with a
+  // journal costs one fdatasync each). Every definition is checked first,
+  // including duplicates within `skus`; if any is refused nothing is defined
+  // and `failed_at` names it. Otherwise a journal refusal (kBackpressure,
+  // kReadOnly) can stop the load part way: `defined` SKUs, a prefix, exist.
+  struct SkuDefinition {
+    std::string_view name;
+    std::int64_t quantity = 0;
+    std::int64_t floor = 0;
+  };
+  struct [[nodiscard]] DefineManyResult {
+    Outcome outcome = Outcome::kOk;
+    std::size_t defined = 0;
+    std::size_t failed_at = 0;  // index into `skus` when outcome != kOk
+  };
+  DefineManyResult DefineMany(std::span<const SkuDefinition> skus);
+
   // Name -> handle; nullopt for an unknown or invalid name. Resolve once, keep
   // the handle: it is valid for the engine's life.
   std::optional<SkuHandle> Resolve(std::string_view name) const;
@@ -224,7 +242,7 @@ class Engine {
 
   Catalog catalog_;
   Durability durability_ = Durability::kNone;
-  std::mutex define_mu_;  // serialises journaled defines (std::mutex: visible to TSan)
+  std::mutex define_mu_;  // serialises all defines (std::mutex: visible to TSan)
   std::unique_ptr<internal::DirLock> lock_;
   std::unique_ptr<journal::Checkpointer> checkpointer_;
   std::unique_ptr<journal::JournalWriter> journal_;
