@@ -9,7 +9,7 @@ seconds=${1:-60}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 FLASHSTOCK_ROOT=$root
 . "$root/tools/lib.sh"
-ensure_packages clang-14 pkg-config libabsl-dev libxxhash-dev
+ensure_packages clang-14 libclang-rt-14-dev pkg-config libabsl-dev libxxhash-dev
 work=${FLASHSTOCK_FUZZ_DIR:-$root/build-fuzz}
 mkdir -p "$work/corpus"
 cxx=${CXX_FUZZ:-$(command -v clang++-14 || command -v clang++)}
