@@ -9,11 +9,6 @@
 #include "recovery.h"
 
 namespace flashstock {
-namespace {
-constexpr int kKindTake = 0;
-constexpr int kKindTakeUpTo = 1;
-constexpr int kKindRestock = 2;
-}  // namespace
 
 Engine::Engine(const EngineOptions& options) : Engine(options, options.skus_max) {
   FLASHSTOCK_CHECK(options.durability == Durability::kNone);
@@ -190,11 +185,11 @@ StockResult Engine::JournaledChange(std::uint32_t index, std::int64_t quantity, 
   if (reserved != Outcome::kOk) return {reserved, cell.Level(), 0};
   StockResult result;
   journal::Entry entry{journal::RecordType::kTake, index, quantity};
-  if (kind == kKindTake) {
+  if (kind == kChangeTake) {
     const StockCell::Change change = cell.TryTake(quantity);
     if (!change.ok) return {Outcome::kInsufficient, change.available, 0};
     result = {Outcome::kOk, change.available, quantity};
-  } else if (kind == kKindTakeUpTo) {
+  } else if (kind == kChangeTakeUpTo) {
     const StockCell::Partial partial = cell.TakeUpTo(quantity);
     result = {Outcome::kOk, partial.available, partial.taken};
     if (partial.taken == 0) return result;  // nothing changed, nothing to journal
@@ -226,19 +221,11 @@ std::string_view Engine::Name(SkuHandle sku) const {
   return catalog_.name(sku.index);
 }
 
-StockResult Engine::Take(SkuHandle sku, std::int64_t quantity) {
-  if (quantity <= 0) return {Outcome::kInvalidQuantity, 0, 0};
-  if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku, 0, 0};
-  if (journal_ != nullptr) return JournaledChange(sku.index, quantity, kKindTake);
-  const StockCell::Change change = catalog_.cell(sku.index).TryTake(quantity);
-  if (!change.ok) return {Outcome::kInsufficient, change.available, 0};
-  return {Outcome::kOk, change.available, quantity};
-}
 
 StockResult Engine::TakeUpTo(SkuHandle sku, std::int64_t quantity) {
   if (quantity <= 0) return {Outcome::kInvalidQuantity, 0, 0};
   if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku, 0, 0};
-  if (journal_ != nullptr) return JournaledChange(sku.index, quantity, kKindTakeUpTo);
+  if (journal_ != nullptr) return JournaledChange(sku.index, quantity, kChangeTakeUpTo);
   const StockCell::Partial partial = catalog_.cell(sku.index).TakeUpTo(quantity);
   return {Outcome::kOk, partial.available, partial.taken};
 }
@@ -246,7 +233,7 @@ StockResult Engine::TakeUpTo(SkuHandle sku, std::int64_t quantity) {
 StockResult Engine::Restock(SkuHandle sku, std::int64_t quantity) {
   if (quantity <= 0) return {Outcome::kInvalidQuantity, 0, 0};
   if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku, 0, 0};
-  if (journal_ != nullptr) return JournaledChange(sku.index, quantity, kKindRestock);
+  if (journal_ != nullptr) return JournaledChange(sku.index, quantity, kChangeRestock);
   const StockCell::Change change = catalog_.cell(sku.index).Restock(quantity);
   if (!change.ok) return {Outcome::kInvalidQuantity, change.available, 0};
   return {Outcome::kOk, change.available, 0};

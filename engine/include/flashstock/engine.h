@@ -237,6 +237,9 @@ class Engine {
   Engine(const EngineOptions& options, std::uint32_t skus_max);
   // Resolves a name for a by-name call, or says why it cannot.
   std::optional<SkuHandle> Lookup(std::string_view name, Outcome* why) const;
+  static constexpr int kChangeTake = 0;  // JournaledChange's kinds
+  static constexpr int kChangeTakeUpTo = 1;
+  static constexpr int kChangeRestock = 2;
   StockResult JournaledChange(std::uint32_t index, std::int64_t quantity, int kind);
   StockResult DefineJournaled(std::string_view name, std::int64_t quantity, std::int64_t floor);
 
@@ -249,6 +252,17 @@ class Engine {
   std::string recovery_summary_;
   OrderBook orders_;  // after catalog_: destroyed (expiry thread stopped) first
 };
+
+// Inline: the hot path, so a caller's take is the checks and one CAS with no
+// call in between.
+inline StockResult Engine::Take(SkuHandle sku, std::int64_t quantity) {
+  if (quantity <= 0) return {Outcome::kInvalidQuantity, 0, 0};
+  if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku, 0, 0};
+  if (journal_ != nullptr) return JournaledChange(sku.index, quantity, kChangeTake);
+  const StockCell::Change change = catalog_.cell(sku.index).TryTake(quantity);
+  if (!change.ok) return {Outcome::kInsufficient, change.available, 0};
+  return {Outcome::kOk, change.available, quantity};
+}
 
 }  // namespace flashstock
 
