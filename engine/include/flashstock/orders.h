@@ -46,7 +46,8 @@
 //
 // Expiry: one hierarchical timing wheel (internal/timer_wheel.h) owned by a
 // single driver (Sweep(): the engine's expiry thread, or a test). Reserves
-// hand new slots to the driver through a lock-free per-shard list; the wheel
+// hand new slots to the driver through a per-shard list (under the shard
+// mutex they hold anyway); the wheel
 // finds each slot again at its deadline and at the end of its retention.
 // Nothing is removed from the wheel when an order closes early: the driver
 // sees the closed state and moves the slot on to its retention time.
