@@ -2,29 +2,42 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <new>
 #include <type_traits>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/hash/hash.h"
 #include "flashstock/catalog.h"
 #include "flashstock/stock_cell.h"
 #include "internal/check.h"
 #include "internal/timer_wheel.h"
 
+// Structure. Each of the kOrderShards shards has one std::mutex guarding
+// three things: its part of the id -> slot table (chained buckets linked
+// through Slot::chain), its free-slot list, and its intake list of new slots
+// for the expiry driver (both linked through Slot::next). So a reserve takes
+// one mutex once (lookup, slot, insert, hand-off), a commit takes it once
+// (lookup, decision), and the driver takes each shard's once per sweep to
+// collect new slots and once more to forget a whole batch. A slot freed by
+// forgetting goes to the free list of the shard its id lived in; ids hash
+// uniformly, so every shard's list is refilled at the rate it is drained.
+// A shard with an empty list takes a fresh slot, or steals from another
+// shard (never holding two shard mutexes). There is no shared allocator line.
+//
 // Memory ordering, edge by edge.
 //
 // 1. Reserve -> other API threads. The reserving thread fills the slot (id,
-//    deadline, lines) and inserts id -> slot under the shard mutex; every
-//    other API thread finds the slot under that mutex, so the unlock/lock
-//    pair publishes those fields. They do not change while the slot is busy.
+//    deadline, lines) and links it into its bucket under the shard mutex;
+//    every other API thread finds the slot under that mutex, so the
+//    unlock/lock pair publishes those fields. They do not change while the
+//    slot is busy.
 // 2. Reserve's outcome. The stock moves and the failure fields
-//    (short_line, short_available) are written outside the mutex, then the
-//    state is stored HELD or FAILED with release; readers load the state with
-//    acquire before reading the failure fields.
-// 3. Reserve -> expiry driver. HandOff pushes the slot on the shard's
-//    hand-off list with a release CAS; the driver takes the whole list with
-//    an acquire exchange, so it sees every field written before the push.
+//    (short_line, short_available, changed_nanos) are written outside the
+//    mutex, then the state is stored HELD or FAILED with release; readers
+//    load the state with acquire before reading the failure fields.
+// 3. Reserve -> expiry driver. The slot joins the shard's intake list under
+//    the shard mutex; the driver takes the list under the same mutex, so it
+//    sees every field written before. Its state may still be RESERVING: the
+//    driver then looks again a tick later (acquire, pairing with edge 2).
 // 4. The decision. The CAS HELD -> <winner>|moving (and COMMITTED ->
 //    RETURNED|moving) is relaxed: it publishes nothing. The slot's fields are
 //    already visible to both possible deciders (edges 1 and 3), the stock
@@ -33,14 +46,17 @@
 //    so at most two (one API thread, the driver) ever race, and only from
 //    HELD.
 // 5. Finish -> recycling. The winner reads the slot's lines while moving
-//    stock, then stores the final state with release. The driver recycles a
-//    slot only after an acquire load shows a final state without the moving
-//    bit, so the winner's reads happen before the slot's next owner writes.
-//    A Return, which waits for COMMITTED without the moving bit, is ordered
-//    after the commit's stock moves the same way.
-// 6. Free list. The driver pushes a slot with a release CAS on free_head_; a
-//    reserving thread pops with acquire, so the driver's last reads of the
-//    slot happen before the new owner's writes.
+//    stock, stamps changed_nanos, then stores the final state with release.
+//    The driver forgets a slot only after an acquire load, under the shard
+//    mutex, shows a final state without the moving bit, so the winner's
+//    reads happen before the slot's next owner writes. A Return, which waits
+//    for COMMITTED without the moving bit, is ordered after the commit's
+//    stock moves the same way.
+// 6. Free lists. The driver unlinks a forgotten slot and pushes it on its
+//    shard's free list under the shard mutex; a reserving thread pops under
+//    the same mutex (or, stealing, under the victim's mutex and then its
+//    own), so the driver's last reads of the slot happen before the new
+//    owner's writes.
 
 namespace flashstock {
 
@@ -50,13 +66,16 @@ constexpr OrderState StateOf(std::uint32_t word) { return static_cast<OrderState
 
 struct alignas(kCacheLineSize) OrderBook::Slot {
   std::atomic<std::uint32_t> state{StateWord(OrderState::kNone)};  // OrderState | kMovingBit
-  std::atomic<std::uint32_t> next{kNoSlot};  // free list or hand-off list
+  // Free list or intake list (under the shard mutex), or the driver's
+  // forget batch (driver only, while the slot is still busy).
+  std::uint32_t next = kNoSlot;
   OrderId id = 0;
   std::int64_t deadline_nanos = 0;
   // Time of the last final-state change. Atomic because a Return rewrites it
   // while the driver may be reading it; relaxed: ordered by `state` (edge 5).
   std::atomic<std::int64_t> changed_nanos{0};
   std::int64_t short_available = 0;  // FAILED: the available count seen
+  std::uint32_t chain = 0;           // next slot in the bucket, index + 1; shard mutex
   std::uint8_t line_count = 0;
   std::uint8_t short_line = 0;       // FAILED: which line was short
   PackedLine lines[kOrderLinesMax];
@@ -64,12 +83,11 @@ struct alignas(kCacheLineSize) OrderBook::Slot {
 static_assert(kOrderLinesMax <= 255, "line_count fits a byte");
 
 struct alignas(kCacheLineSize) OrderBook::Shard {
-  // Guards `ids`. Held for a lookup, an insert or erase, and at most one
-  // CAS: never while stock moves, never across a wait.
+  // Held for a lookup plus at most one claim or one decision CAS (or, by the
+  // driver, one batch): never while stock moves, never across a wait.
   std::mutex mu;
-  absl::flat_hash_map<OrderId, std::uint32_t> ids;
-  // Head of this shard's hand-off list to the expiry driver (edge 3).
-  std::atomic<std::uint32_t> incoming{kNoSlot};
+  std::uint32_t free_head = kNoSlot;    // guarded by mu (edge 6)
+  std::uint32_t intake_head = kNoSlot;  // guarded by mu (edge 3)
 };
 
 namespace {
@@ -118,6 +136,26 @@ std::string_view OrderStateName(OrderState state) {
 void OrderBook::SlotsDeleter::operator()(Slot* slots) const {
   ::operator delete(slots, std::align_val_t{alignof(Slot)});
 }
+void OrderBook::BucketsDeleter::operator()(std::uint32_t* buckets) const { std::free(buckets); }
+
+namespace {
+// About one bucket per slot: chains stay ~1 long when the book is full.
+int BucketBitsFor(std::uint32_t orders_max) {
+  int bits = 0;
+  while ((std::size_t{kOrderShards} << bits) < orders_max) ++bits;
+  return bits;
+}
+// splitmix64's finaliser: ids are often sequential, and both the shard
+// (high bits) and the bucket (low bits) need them spread.
+std::uint64_t Mix(std::uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+}  // namespace
 
 OrderBook::OrderBook(Catalog* catalog, const Clock* clock, std::uint32_t orders_max,
                      std::int64_t retention_ms)
@@ -125,24 +163,30 @@ OrderBook::OrderBook(Catalog* catalog, const Clock* clock, std::uint32_t orders_
       clock_(clock),
       capacity_(orders_max),
       retention_nanos_(retention_ms * 1'000'000),
+      bucket_bits_(BucketBitsFor(orders_max)),
       // Raw storage: a slot is constructed when first handed out, so an
       // engine sized for millions of orders costs address space, not memory,
       // until they come.
       slots_(static_cast<Slot*>(::operator new(sizeof(Slot) * std::size_t{orders_max},
                                                std::align_val_t{alignof(Slot)}))),
       shards_(new Shard[kOrderShards]),
-      free_head_(kNoSlot),
+      buckets_(static_cast<std::uint32_t*>(
+          std::calloc(std::size_t{kOrderShards} << bucket_bits_, sizeof(std::uint32_t)))),
+      forget_heads_(new std::uint32_t[kOrderShards]),
       lateness_histogram_(new std::atomic<std::uint64_t>[kLatenessBuckets]) {
   static_assert(sizeof(Slot) == 2 * kCacheLineSize, "an order slot is two cache lines");
   static_assert(std::is_trivially_destructible_v<Slot>, "slots are freed without destruction");
+  static_assert(sizeof(Shard) == kCacheLineSize, "a shard is one line: no false sharing");
   FLASHSTOCK_CHECK(catalog != nullptr);
   FLASHSTOCK_CHECK(clock != nullptr);
   FLASHSTOCK_CHECK(orders_max >= 1);
   FLASHSTOCK_CHECK(orders_max <= kOrdersMaxLimit);
   FLASHSTOCK_CHECK(retention_ms >= 0);
   FLASHSTOCK_CHECK(retention_ms <= kOrderRetentionMsMax);
+  FLASHSTOCK_CHECK(buckets_ != nullptr);
   for (std::size_t i = 0; i < kLatenessBuckets; ++i) lateness_histogram_[i].store(0, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(sweep_mu_);
+  for (std::size_t s = 0; s < kOrderShards; ++s) forget_heads_[s] = kNoSlot;
   wheel_ = std::make_unique<internal::TimerWheel>(orders_max, TickFloor(clock_->NowNanos()));
 }
 
@@ -155,12 +199,79 @@ OrderBook::~OrderBook() {
   if (expiry_thread_.joinable()) expiry_thread_.join();
 }
 
-OrderBook::Shard& OrderBook::ShardFor(OrderId id) const {
-  // High bits: flat_hash_map filters on the hash's low 7 bits (STYLE.md).
-  const std::size_t h = absl::Hash<OrderId>{}(id);
-  return shards_[h >> (sizeof(std::size_t) * 8 - 6) & (kOrderShards - 1)];
+OrderBook::Place OrderBook::PlaceOf(OrderId id) const {
+  const std::uint64_t h = Mix(id);
+  const std::size_t shard = static_cast<std::size_t>(h >> (64 - 6)) & (kOrderShards - 1);
+  const std::size_t bucket = static_cast<std::size_t>(h) & ((std::size_t{1} << bucket_bits_) - 1);
+  return {&shards_[shard], &buckets_[(shard << bucket_bits_) | bucket]};
 }
-static_assert(kOrderShards <= 64, "ShardFor takes the hash's top 6 bits");
+static_assert(kOrderShards <= 64, "PlaceOf takes the hash's top 6 bits");
+
+std::size_t OrderBook::ShardIndex(const Shard& shard) const {
+  return static_cast<std::size_t>(&shard - shards_.get());
+}
+
+std::uint32_t OrderBook::Find(const Place& place, OrderId id) const {
+  for (std::uint32_t link = *place.bucket; link != 0; link = slots_[link - 1].chain) {
+    if (slots_[link - 1].id == id) return link - 1;
+  }
+  return kNoSlot;
+}
+
+std::uint32_t OrderBook::Claim(const Place& place, OrderId id, const Normalised& norm,
+                               std::int64_t deadline_nanos) {
+  Shard& shard = *place.shard;
+  std::uint32_t index = shard.free_head;
+  if (index != kNoSlot) {
+    shard.free_head = slots_[index].next;
+  } else {
+    // Relaxed: the counter only hands out distinct indices; the new slot is
+    // constructed by its owner and published by the shard mutex (edge 1).
+    std::uint32_t fresh = fresh_.load(std::memory_order_relaxed);
+    do {
+      if (fresh >= capacity_) return kNoSlot;
+    } while (!fresh_.compare_exchange_weak(fresh, fresh + 1, std::memory_order_relaxed,
+                                           std::memory_order_relaxed));
+    index = fresh;
+    new (&slots_[index]) Slot();
+  }
+  Slot& slot = slots_[index];
+  slot.id = id;
+  slot.deadline_nanos = deadline_nanos;
+  slot.line_count = static_cast<std::uint8_t>(norm.count);
+  std::copy_n(norm.lines.begin(), norm.count, slot.lines);
+  // Relaxed: published with the other fields by the mutex (edge 1).
+  slot.state.store(StateWord(OrderState::kReserving), std::memory_order_relaxed);
+  slot.chain = *place.bucket;
+  *place.bucket = index + 1;
+  slot.next = shard.intake_head;  // edge 3
+  shard.intake_head = index;
+  return index;
+}
+
+bool OrderBook::Steal(Shard& shard) {
+  // Up to this many slots per steal: enough that a starved shard does not
+  // come back at once, few enough to leave the victim some.
+  constexpr int kStealMax = 16;
+  const std::size_t mine = ShardIndex(shard);
+  for (std::size_t k = 1; k < kOrderShards; ++k) {
+    Shard& victim = shards_[(mine + k) & (kOrderShards - 1)];
+    std::uint32_t first, last;
+    {
+      std::lock_guard<std::mutex> lock(victim.mu);
+      first = victim.free_head;
+      if (first == kNoSlot) continue;
+      last = first;
+      for (int n = 1; n < kStealMax && slots_[last].next != kNoSlot; ++n) last = slots_[last].next;
+      victim.free_head = slots_[last].next;
+    }
+    std::lock_guard<std::mutex> lock(shard.mu);
+    slots_[last].next = shard.free_head;
+    shard.free_head = first;
+    return true;
+  }
+  return false;
+}
 
 OrderResult OrderBook::Normalise(std::span<const OrderLine> lines, Normalised* out) const {
   out->count = 0;
@@ -187,55 +298,6 @@ OrderResult OrderBook::Normalise(std::span<const OrderLine> lines, Normalised* o
   return {Outcome::kOk};
 }
 
-std::uint32_t OrderBook::Allocate() {
-  // Acquire: pairs with Free's release CAS (edge 6).
-  std::uint64_t head = free_head_.load(std::memory_order_acquire);
-  while (static_cast<std::uint32_t>(head) != kNoSlot) {
-    const std::uint32_t index = static_cast<std::uint32_t>(head);
-    // May read a link that is being rewritten (the slot popped and pushed
-    // again meanwhile); then the tag has moved on and the CAS fails.
-    const std::uint32_t next = slots_[index].next.load(std::memory_order_relaxed);
-    const std::uint64_t desired = (((head >> 32) + 1) << 32) | next;
-    if (free_head_.compare_exchange_weak(head, desired, std::memory_order_acquire,
-                                         std::memory_order_acquire)) {
-      return index;
-    }
-  }
-  // Relaxed: the counter only hands out distinct indices; the new slot is
-  // constructed by its owner and published by the shard mutex (edge 1).
-  std::uint32_t fresh = fresh_.load(std::memory_order_relaxed);
-  while (fresh < capacity_) {
-    if (fresh_.compare_exchange_weak(fresh, fresh + 1, std::memory_order_relaxed,
-                                     std::memory_order_relaxed)) {
-      new (&slots_[fresh]) Slot();
-      return fresh;
-    }
-  }
-  return kNoSlot;
-}
-
-void OrderBook::Free(std::uint32_t index) {
-  std::uint64_t head = free_head_.load(std::memory_order_relaxed);
-  while (true) {
-    slots_[index].next.store(static_cast<std::uint32_t>(head), std::memory_order_relaxed);
-    const std::uint64_t desired = (((head >> 32) + 1) << 32) | index;
-    // Release: pairs with Allocate's acquire (edge 6), and publishes `next`.
-    if (free_head_.compare_exchange_weak(head, desired, std::memory_order_release,
-                                         std::memory_order_relaxed)) {
-      return;
-    }
-  }
-}
-
-void OrderBook::HandOff(Shard& shard, std::uint32_t index) {
-  std::uint32_t head = shard.incoming.load(std::memory_order_relaxed);
-  do {
-    slots_[index].next.store(head, std::memory_order_relaxed);
-    // Release: pairs with the driver's acquire exchange in Sweep (edge 3).
-  } while (!shard.incoming.compare_exchange_weak(head, index, std::memory_order_release,
-                                                 std::memory_order_relaxed));
-}
-
 OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std::int64_t ttl_ms) {
   if (id == 0 || ttl_ms < kHoldTtlMsMin || ttl_ms > kHoldTtlMsMax || lines.empty()) {
     return {Outcome::kInvalidOrder};
@@ -243,26 +305,22 @@ OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std
   Normalised norm;
   if (OrderResult r = Normalise(lines, &norm); !r.ok()) return r;
 
-  Shard& shard = ShardFor(id);
+  // One clock read: the deadline, and the change stamp if the reserve fails.
+  const std::int64_t now = clock_->NowNanos();
+  const Place place = PlaceOf(id);
   std::uint32_t index = kNoSlot;
   for (Backoff backoff;; backoff.Wait()) {
-    std::lock_guard<std::mutex> lock(shard.mu);
-    auto it = shard.ids.find(id);
-    if (it == shard.ids.end()) {
-      index = Allocate();
-      if (index == kNoSlot) return {Outcome::kOrdersFull};
-      Slot& slot = slots_[index];
-      slot.id = id;
-      slot.deadline_nanos = clock_->NowNanos() + ttl_ms * 1'000'000;
-      slot.line_count = static_cast<std::uint8_t>(norm.count);
-      std::copy_n(norm.lines.begin(), norm.count, slot.lines);
-      // Relaxed: published with the other fields by the mutex (edge 1).
-      slot.state.store(StateWord(OrderState::kReserving), std::memory_order_relaxed);
-      shard.ids.emplace(id, index);
-      break;
+    std::unique_lock<std::mutex> lock(place.shard->mu);
+    const std::uint32_t found = Find(place, id);
+    if (found == kNoSlot) {
+      index = Claim(place, id, norm, now + ttl_ms * 1'000'000);
+      if (index != kNoSlot) break;
+      lock.unlock();
+      if (!Steal(*place.shard)) return {Outcome::kOrdersFull};
+      continue;  // look the id up again: a duplicate may have come meanwhile
     }
     // A retry (or a concurrent duplicate) of a known id.
-    const Slot& slot = slots_[it->second];
+    const Slot& slot = slots_[found];
     if (slot.line_count != norm.count || !std::equal(norm.lines.begin(), norm.lines.begin() + norm.count, slot.lines)) {
       return {Outcome::kOrderConflict};
     }
@@ -285,15 +343,13 @@ OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std
     for (std::uint32_t j = 0; j < i; ++j) catalog_->cell(norm.lines[j].sku).ReleaseHold(norm.lines[j].quantity);
     slot.short_line = static_cast<std::uint8_t>(i);
     slot.short_available = change.available;
-    slot.changed_nanos.store(clock_->NowNanos(), std::memory_order_relaxed);
+    slot.changed_nanos.store(now, std::memory_order_relaxed);
     // Release: publishes the failure fields (edge 2).
     slot.state.store(StateWord(OrderState::kFailed), std::memory_order_release);
-    HandOff(shard, index);  // remembered for retention, then forgotten
     return {Outcome::kInsufficient, OrderState::kFailed, SkuHandle{norm.lines[i].sku}, change.available};
   }
   // Release: pairs with acquire loads of the state (edge 2).
   slot.state.store(StateWord(OrderState::kHeld), std::memory_order_release);
-  HandOff(shard, index);
   return {Outcome::kOk, OrderState::kHeld};
 }
 
@@ -303,15 +359,17 @@ OrderResult OrderBook::Return(OrderId id) { return Decide(id, OrderState::kRetur
 
 OrderResult OrderBook::Decide(OrderId id, OrderState target, bool honour_deadline) {
   const OrderState from = target == OrderState::kReturned ? OrderState::kCommitted : OrderState::kHeld;
-  Shard& shard = ShardFor(id);
+  const Place place = PlaceOf(id);
   for (Backoff backoff;; backoff.Wait()) {
+    // One clock read, outside the mutex: the deadline check and the stamp of
+    // the change. The decision takes effect at this instant.
+    const std::int64_t now = clock_->NowNanos();
     std::uint32_t index;
     OrderState won = target;
     {
-      std::lock_guard<std::mutex> lock(shard.mu);
-      auto it = shard.ids.find(id);
-      if (it == shard.ids.end()) return {Outcome::kUnknownOrder};
-      index = it->second;
+      std::lock_guard<std::mutex> lock(place.shard->mu);
+      index = Find(place, id);
+      if (index == kNoSlot) return {Outcome::kUnknownOrder};
       Slot& slot = slots_[index];
       // Acquire: pairs with the release stores of edges 2 and 5.
       std::uint32_t word = slot.state.load(std::memory_order_acquire);
@@ -324,8 +382,7 @@ OrderResult OrderBook::Decide(OrderId id, OrderState target, bool honour_deadlin
         }
         return {Outcome::kOrderClosed, StateOf(word)};
       }
-      if (honour_deadline && from == OrderState::kHeld &&
-          clock_->NowNanos() >= slot.deadline_nanos) {
+      if (honour_deadline && from == OrderState::kHeld && now >= slot.deadline_nanos) {
         won = OrderState::kExpired;  // a late commit or cancel performs the expiry
       }
       // The decision (edge 4). Relaxed: publishes nothing; see the top.
@@ -337,13 +394,13 @@ OrderResult OrderBook::Decide(OrderId id, OrderState target, bool honour_deadlin
         return {Outcome::kOrderClosed, StateOf(word)};
       }
     }
-    Finish(index, won);
+    Finish(index, won, now);
     if (won != target) return {Outcome::kOrderClosed, won};
     return {Outcome::kOk, won};
   }
 }
 
-void OrderBook::Finish(std::uint32_t index, OrderState won) {
+void OrderBook::Finish(std::uint32_t index, OrderState won, std::int64_t now_nanos) {
   Slot& slot = slots_[index];
   for (std::uint32_t i = 0; i < slot.line_count; ++i) {
     StockCell& cell = catalog_->cell(slot.lines[i].sku);
@@ -356,17 +413,17 @@ void OrderBook::Finish(std::uint32_t index, OrderState won) {
       default: FLASHSTOCK_CHECK(false);
     }
   }
-  slot.changed_nanos.store(clock_->NowNanos(), std::memory_order_relaxed);
+  slot.changed_nanos.store(now_nanos, std::memory_order_relaxed);
   // Release: the stock is moved and the lines read (edge 5).
   slot.state.store(StateWord(won), std::memory_order_release);
 }
 
 std::optional<OrderInfo> OrderBook::Get(OrderId id) const {
-  Shard& shard = ShardFor(id);
-  std::lock_guard<std::mutex> lock(shard.mu);
-  auto it = shard.ids.find(id);
-  if (it == shard.ids.end()) return std::nullopt;
-  const Slot& slot = slots_[it->second];
+  const Place place = PlaceOf(id);
+  std::lock_guard<std::mutex> lock(place.shard->mu);
+  const std::uint32_t index = Find(place, id);
+  if (index == kNoSlot) return std::nullopt;
+  const Slot& slot = slots_[index];
   OrderInfo info;
   // Acquire: as in Decide. A moving state reports its winner.
   info.state = StateOf(slot.state.load(std::memory_order_acquire));
@@ -387,21 +444,33 @@ std::int64_t OrderBook::ForgetAt(const Slot& slot) const {
 std::size_t OrderBook::Sweep() {
   std::lock_guard<std::mutex> lock(sweep_mu_);
   const std::int64_t now = clock_->NowNanos();
-  // Take every slot handed off since the last sweep (edge 3).
+  // Take every slot reserved since the last sweep (edge 3).
   for (std::size_t s = 0; s < kOrderShards; ++s) {
-    std::uint32_t index = shards_[s].incoming.exchange(kNoSlot, std::memory_order_acquire);
+    std::uint32_t index;
+    {
+      std::lock_guard<std::mutex> shard_lock(shards_[s].mu);
+      index = shards_[s].intake_head;
+      shards_[s].intake_head = kNoSlot;
+    }
+    // The taken slots stay busy until this driver frees them: nobody else
+    // writes their `next` meanwhile.
     while (index != kNoSlot) {
       const Slot& slot = slots_[index];
-      const std::uint32_t following = slot.next.load(std::memory_order_relaxed);
-      // A failed reserve is due at its forget time; everything else at its
-      // deadline (if it closed already, Visit moves it on).
-      const bool failed = StateOf(slot.state.load(std::memory_order_acquire)) == OrderState::kFailed;
-      wheel_->Schedule(index, TickCeil(failed ? ForgetAt(slot) : slot.deadline_nanos));
+      const std::uint32_t following = slot.next;
+      // Acquire: pairs with edge 2. A held order is due at its deadline, a
+      // failed one at its forget time, one still reserving next tick (Visit
+      // files it again once it has settled).
+      const OrderState state = StateOf(slot.state.load(std::memory_order_acquire));
+      const std::int64_t tick = state == OrderState::kFailed      ? TickCeil(ForgetAt(slot))
+                                : state == OrderState::kReserving ? TickFloor(now) + 1
+                                                                  : TickCeil(slot.deadline_nanos);
+      wheel_->Schedule(index, tick);
       index = following;
     }
   }
   std::size_t expired = 0;
   wheel_->Advance(TickFloor(now), [&](std::uint32_t index, std::int64_t) { Visit(index, now, &expired); });
+  ForgetQueued(now);
   sweeps_.store(sweeps_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   scheduled_.store(wheel_->size(), std::memory_order_relaxed);
   return expired;
@@ -412,14 +481,14 @@ void OrderBook::Visit(std::uint32_t index, std::int64_t now, std::size_t* expire
   // Acquire: pairs with the release stores of edges 2 and 5.
   std::uint32_t word = slot.state.load(std::memory_order_acquire);
   if (word == StateWord(OrderState::kHeld)) {
-    if (now < slot.deadline_nanos) {  // cannot happen with ceil/floor ticks; kept for safety
+    if (now < slot.deadline_nanos) {  // filed early while it was still reserving
       wheel_->Schedule(index, TickCeil(slot.deadline_nanos));
       return;
     }
     // The decision (edge 4), racing at most one API thread.
     if (slot.state.compare_exchange_strong(word, StateWord(OrderState::kExpired) | kMovingBit,
                                            std::memory_order_relaxed, std::memory_order_relaxed)) {
-      Finish(index, OrderState::kExpired);
+      Finish(index, OrderState::kExpired, now);
       ++*expired;
       expired_.store(expired_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       RecordLateness(clock_->NowNanos() - slot.deadline_nanos);
@@ -437,20 +506,46 @@ void OrderBook::Visit(std::uint32_t index, std::int64_t now, std::size_t* expire
     wheel_->Schedule(index, TickCeil(forget_at));
     return;
   }
-  {
-    Shard& shard = ShardFor(slot.id);
-    std::lock_guard<std::mutex> lock(shard.mu);
-    // Under the mutex no API thread can decide (edge 4); if a return won
-    // since the load above, look again later.
-    if (slot.state.load(std::memory_order_acquire) != word) {
-      wheel_->Schedule(index, TickFloor(now) + 1);
-      return;
+  // Forget it with the rest of its shard's batch, under one lock.
+  const std::size_t s = ShardIndex(*PlaceOf(slot.id).shard);
+  slot.next = forget_heads_[s];
+  forget_heads_[s] = index;
+}
+
+void OrderBook::ForgetQueued(std::int64_t now) {
+  for (std::size_t s = 0; s < kOrderShards; ++s) {
+    std::uint32_t index = forget_heads_[s];
+    if (index == kNoSlot) continue;
+    forget_heads_[s] = kNoSlot;
+    std::uint64_t forgotten = 0;
+    std::lock_guard<std::mutex> lock(shards_[s].mu);
+    while (index != kNoSlot) {
+      Slot& slot = slots_[index];
+      const std::uint32_t following = slot.next;
+      // Under the mutex no API thread can decide (edge 4). Acquire: pairs
+      // with edge 5. A return may have won since Visit looked: if it is
+      // still moving, or restarted the retention window, look again later.
+      const std::uint32_t word = slot.state.load(std::memory_order_acquire);
+      if ((word & kMovingBit) != 0 || now < ForgetAt(slot)) {
+        wheel_->Schedule(index, (word & kMovingBit) != 0 ? TickFloor(now) + 1 : TickCeil(ForgetAt(slot)));
+        index = following;
+        continue;
+      }
+      const Place place = PlaceOf(slot.id);
+      std::uint32_t* link = place.bucket;
+      while (*link != index + 1) {
+        FLASHSTOCK_CHECK(*link != 0);  // a busy slot is always in its bucket
+        link = &slots_[*link - 1].chain;
+      }
+      *link = slot.chain;
+      slot.state.store(StateWord(OrderState::kNone), std::memory_order_relaxed);  // ours alone now
+      slot.next = shards_[s].free_head;  // edge 6
+      shards_[s].free_head = index;
+      ++forgotten;
+      index = following;
     }
-    shard.ids.erase(slot.id);
+    forgotten_.store(forgotten_.load(std::memory_order_relaxed) + forgotten, std::memory_order_relaxed);
   }
-  slot.state.store(StateWord(OrderState::kNone), std::memory_order_relaxed);  // ours alone now
-  forgotten_.store(forgotten_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  Free(index);
 }
 
 void OrderBook::RecordLateness(std::int64_t nanos) {
@@ -513,23 +608,20 @@ OrderResult OrderBook::RestoreHold(OrderId id, std::span<const OrderLine> lines,
   if (id == 0 || lines.empty()) return {Outcome::kInvalidOrder};
   Normalised norm;
   if (OrderResult r = Normalise(lines, &norm); !r.ok()) return r;
-  Shard& shard = ShardFor(id);
+  const Place place = PlaceOf(id);
   std::uint32_t index;
-  {
-    std::lock_guard<std::mutex> lock(shard.mu);
-    if (shard.ids.contains(id)) return {Outcome::kOrderConflict};
-    index = Allocate();
-    if (index == kNoSlot) return {Outcome::kOrdersFull};
-    Slot& slot = slots_[index];
-    slot.id = id;
-    slot.deadline_nanos = deadline_nanos;
-    slot.line_count = static_cast<std::uint8_t>(norm.count);
-    std::copy_n(norm.lines.begin(), norm.count, slot.lines);
-    shard.ids.emplace(id, index);
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(place.shard->mu);
+      if (Find(place, id) != kNoSlot) return {Outcome::kOrderConflict};
+      index = Claim(place, id, norm, deadline_nanos);
+    }
+    if (index != kNoSlot) break;
+    if (!Steal(*place.shard)) return {Outcome::kOrdersFull};
   }
   for (std::uint32_t i = 0; i < norm.count; ++i) catalog_->cell(norm.lines[i].sku).ForceHold(norm.lines[i].quantity);
+  // Release: as in Reserve (edge 2).
   slots_[index].state.store(StateWord(OrderState::kHeld), std::memory_order_release);
-  HandOff(shard, index);
   return {Outcome::kOk, OrderState::kHeld};
 }
 

@@ -44,13 +44,15 @@ TEST_F(EngineTest, InvalidQuantitiesChangeNothing) {
 }
 
 TEST_F(EngineTest, RestockOverflowIsRefused) {
-  ASSERT_EQ(engine_.Define("tee", kMax - 5).outcome, Outcome::kOk);
+  // The ceiling is kLevelMax, kGiveBackHeadroom below INT64_MAX (limits.h).
+  EXPECT_EQ(engine_.Define("over", kLevelMax + 1).outcome, Outcome::kInvalidQuantity);
+  ASSERT_EQ(engine_.Define("tee", kLevelMax - 5).outcome, Outcome::kOk);
   EXPECT_EQ(engine_.Restock("tee", 6).outcome, Outcome::kInvalidQuantity);
   EXPECT_EQ(engine_.Restock("tee", kMax).outcome, Outcome::kInvalidQuantity);
-  EXPECT_EQ(engine_.Level("tee").available, kMax - 5);
+  EXPECT_EQ(engine_.Level("tee").available, kLevelMax - 5);
   StockResult r = engine_.Restock("tee", 5);
   EXPECT_EQ(r.outcome, Outcome::kOk);
-  EXPECT_EQ(r.available, kMax);
+  EXPECT_EQ(r.available, kLevelMax);
 }
 
 TEST_F(EngineTest, TakeUpTo) {

@@ -251,6 +251,68 @@ TEST_F(OrdersTest, CommitAtTheDeadlineExpiresEvenBeforeTheSweep) {
   ExpectLevels(a_, 10, 0, 0);
 }
 
+// Give-backs (cancel, expiry, return) add without a check and must restock
+// exactly once, so the level ceiling leaves room for every outstanding one
+// (limits.h, kGiveBackHeadroom): at the ceiling, they land above it without
+// wrapping, and restocks wait until the level is back under it.
+TEST_F(OrdersTest, GiveBacksAtTheLevelCeilingNeverWrap) {
+  constexpr std::int64_t q = kOrderLineQuantityMax;
+  ASSERT_TRUE(engine_.Define("edge", kLevelMax).ok());
+  const SkuHandle edge = *engine_.Resolve("edge");
+  const std::vector<OrderLine> line = {{edge, q}};
+  ASSERT_TRUE(engine_.Reserve(1, line, 60'000).ok());
+  ASSERT_TRUE(engine_.Reserve(2, line, 60'000).ok());
+  ASSERT_TRUE(engine_.Reserve(3, line, 60'000).ok());
+  ASSERT_TRUE(engine_.Restock(edge, 3 * q).ok());  // back at the ceiling, 3q owed
+  EXPECT_EQ(engine_.Restock(edge, 1).outcome, Outcome::kInvalidQuantity);
+  ASSERT_TRUE(engine_.Commit(2).ok());
+  ASSERT_TRUE(engine_.Cancel(1).ok());
+  EXPECT_EQ(engine_.Cancel(1).state, OrderState::kCancelled);  // once
+  ExpectLevels(edge, kLevelMax + q, q, q);
+  ASSERT_TRUE(engine_.Return(2).ok());
+  EXPECT_EQ(engine_.Return(2).outcome, Outcome::kOrderClosed);  // once
+  ExpectLevels(edge, kLevelMax + 2 * q, q, 0);
+  clock_.AdvanceMs(60'000);
+  ASSERT_EQ(engine_.SweepExpired(), 1u);  // order 3
+  ExpectLevels(edge, kLevelMax + 3 * q, 0, 0);
+  EXPECT_GT(engine_.Levels(edge).available, 0);  // no wrap
+  EXPECT_EQ(engine_.Restock(edge, 1).outcome, Outcome::kInvalidQuantity);
+  // initial + restocked == available + held + sold.
+  const StockLevels l = engine_.Levels(edge);
+  EXPECT_EQ(l.available - 3 * q + l.held + l.sold, kLevelMax);
+}
+
+// Forgotten slots return to the free list of their id's shard; a reserve
+// whose shard has none steals from another. So the book fills to exactly
+// orders_max whatever shards the ids land in, again and again.
+TEST(OrdersCapacityTest, EverySlotIsReusableWhateverTheShards) {
+  ManualClock clock(1'000'000'000);
+  EngineOptions o;
+  o.skus_max = 1;
+  o.clock = &clock;
+  o.orders_max = 100;
+  o.order_retention_ms = 0;
+  o.expiry_thread = false;
+  Engine engine(o);
+  ASSERT_TRUE(engine.Define("a", 1'000'000).ok());
+  const std::vector<OrderLine> one = {{*engine.Resolve("a"), 1}};
+  OrderId next = 1;
+  for (int round = 0; round < 20; ++round) {
+    // Each round uses ids spread differently over the shards.
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE(engine.Reserve(next++ * (round + 1), one, 1).ok()) << round;
+    EXPECT_EQ(engine.Reserve(next++ * (round + 1), one, 1).outcome, Outcome::kOrdersFull);
+    clock.AdvanceMs(1);
+    ASSERT_EQ(engine.SweepExpired(), 100u);
+    clock.AdvanceMs(1);
+    engine.SweepExpired();
+    EXPECT_EQ(engine.expiry_stats().scheduled, 0u);
+  }
+  EXPECT_EQ(engine.expiry_stats().forgotten, 2000u);
+  const StockLevels l = engine.Levels(*engine.Resolve("a"));
+  EXPECT_EQ(l.available, 1'000'000);
+  EXPECT_EQ(l.held, 0);
+}
+
 // orders_max and retention at their edges: every slot busy -> ORDERS_FULL;
 // an id is remembered until the later of its hold's deadline and retention
 // after its last change, then forgotten and its slot reused.

@@ -81,18 +81,35 @@ TEST(StockCellTest, TakeAtTheInt64Edges) {
 }
 
 TEST(StockCellTest, RestockRefusesOverflow) {
+  // The ceiling is kLevelMax, kGiveBackHeadroom below INT64_MAX (limits.h).
   StockCell cell;
-  cell.Init(kMax - 1, 0);
+  cell.Init(kLevelMax - 1, 0);
   EXPECT_TRUE(cell.Restock(1).ok);
-  EXPECT_EQ(cell.Level(), kMax);
+  EXPECT_EQ(cell.Level(), kLevelMax);
   StockCell::Change refused = cell.Restock(1);
   EXPECT_FALSE(refused.ok);
-  EXPECT_EQ(refused.available, kMax);
-  EXPECT_EQ(cell.Level(), kMax);
+  EXPECT_EQ(refused.available, kLevelMax);
+  EXPECT_EQ(cell.Level(), kLevelMax);
+  EXPECT_FALSE(cell.Restock(kMax).ok);
   StockCell negative;
   negative.Init(-10, -10);
-  EXPECT_TRUE(negative.Restock(kMax).ok);
-  EXPECT_EQ(negative.Level(), kMax - 10);
+  EXPECT_TRUE(negative.Restock(kLevelMax).ok);
+  EXPECT_EQ(negative.Level(), kLevelMax - 10);
+}
+
+// Give-backs add without a check; the headroom above kLevelMax is what
+// keeps them from wrapping (limits.h, kGiveBackHeadroom).
+TEST(StockCellTest, GiveBacksAboveTheCeilingStayInRange) {
+  StockCell cell;
+  cell.Init(kLevelMax, 0);
+  ASSERT_TRUE(cell.TryHold(kOrderLineQuantityMax).ok);
+  ASSERT_TRUE(cell.Restock(kOrderLineQuantityMax).ok);  // back at the ceiling
+  EXPECT_FALSE(cell.Restock(1).ok);
+  cell.ReleaseHold(kOrderLineQuantityMax);
+  EXPECT_EQ(cell.Level(), kLevelMax + kOrderLineQuantityMax);
+  EXPECT_GT(cell.Level(), 0);  // no wrap
+  EXPECT_FALSE(cell.Restock(1).ok);  // above the ceiling: restocks wait
+  EXPECT_EQ(cell.Held(), 0);
 }
 
 TEST(StockCellTest, FloorChangeAppliesToLaterTakes) {

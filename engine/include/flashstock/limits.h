@@ -32,9 +32,9 @@ inline constexpr std::uint32_t kSkusMaxLimit = 1u << 24;
 // [floor, INT64_MAX] and floors in [kFloorMin, 0]. With quantity > 0 and
 // floor <= 0, `floor + quantity` can never overflow, which is the comparison
 // the take path uses; `level - quantity` is only computed once it is known to
-// stay >= floor. Restock refuses results above INT64_MAX.
+// stay >= floor. Define and Restock refuse levels above kLevelMax, which sits
+// kGiveBackHeadroom below INT64_MAX (see "Orders" below for why).
 inline constexpr std::int64_t kQuantityMax = std::numeric_limits<std::int64_t>::max();
-inline constexpr std::int64_t kLevelMax = std::numeric_limits<std::int64_t>::max();
 inline constexpr std::int64_t kFloorMin = std::numeric_limits<std::int64_t>::min();
 
 // Number of catalog shards: a power of two, chosen from the high bits of the
@@ -68,6 +68,26 @@ static_assert(kOrderLineQuantityMax <= INT32_MAX, "a line's quantity is stored i
 // The hard ceiling keeps slot indices below 2^31 with room for a sentinel.
 inline constexpr std::uint32_t kOrdersMaxDefault = 1u << 16;
 inline constexpr std::uint32_t kOrdersMaxLimit = 1u << 24;
+
+// Give-back headroom. A cancel, an expiry and a return add units back to
+// `available` without a check (they must restock exactly once, so they
+// cannot be refused). They never overflow because of this invariant:
+//   available + (units owed back by remembered orders) <= INT64_MAX.
+// Holds and give-backs move units between the two terms, plain takes lower
+// the sum, and Define/Restock only ever produce available <= kLevelMax while
+// at most kGiveBackHeadroom units are owed back: each of at most
+// kOrdersMaxLimit remembered orders owes at most kOrderLineQuantityMax units
+// per SKU (its lines are summed per SKU), whether held or committed and still
+// returnable. Once an order is forgotten it owes nothing. So a give-back of
+// q <= owed units lands at most at INT64_MAX. The price: levels above
+// INT64_MAX - 1.7e16 are refused, with or without orders (lock-free and
+// exact; a check against the live held + sold counters would race with
+// concurrent holds). `sold` itself only grows by units that were available,
+// so it cannot pass INT64_MAX within any real lifetime of a SKU.
+inline constexpr std::int64_t kGiveBackHeadroom = std::int64_t{kOrdersMaxLimit} * kOrderLineQuantityMax;
+inline constexpr std::int64_t kLevelMax = std::numeric_limits<std::int64_t>::max() - kGiveBackHeadroom;
+static_assert(kGiveBackHeadroom / kOrderLineQuantityMax == std::int64_t{kOrdersMaxLimit}, "no overflow");
+static_assert(kLevelMax > std::numeric_limits<std::int64_t>::max() / 2, "the headroom is a sliver");
 
 // How long a closed (or failed) order id is remembered after its last state
 // change, so a gateway's retry gets the first answer again. After the window

@@ -46,7 +46,8 @@
 //
 // Expiry: one hierarchical timing wheel (internal/timer_wheel.h) owned by a
 // single driver (Sweep(): the engine's expiry thread, or a test). Reserves
-// hand new slots to the driver through a lock-free per-shard list; the wheel
+// hand new slots to the driver through a per-shard list (under the shard
+// mutex they hold anyway); the wheel
 // finds each slot again at its deadline and at the end of its retention.
 // Nothing is removed from the wheel when an order closes early: the driver
 // sees the closed state and moves the slot on to its retention time.
@@ -208,34 +209,55 @@ class OrderBook {
   };
 
   static constexpr std::uint32_t kNoSlot = UINT32_MAX;
+  // Where an id lives: its shard and its bucket in that shard's chains.
+  struct Place {
+    Shard* shard;
+    std::uint32_t* bucket;
+  };
 
   OrderResult Normalise(std::span<const OrderLine> lines, Normalised* out) const;
-  Shard& ShardFor(OrderId id) const;
+  Place PlaceOf(OrderId id) const;
+  std::size_t ShardIndex(const Shard& shard) const;
+  // The slot holding `id`, or kNoSlot. REQUIRES: place.shard->mu held.
+  std::uint32_t Find(const Place& place, OrderId id) const;
+  // Claims a slot for `id` in `place` (free list of the shard, else a fresh
+  // slot), links it into the bucket and the shard's intake list, and fills
+  // it. kNoSlot when the shard has none to give. REQUIRES: shard mutex held.
+  std::uint32_t Claim(const Place& place, OrderId id, const Normalised& norm, std::int64_t deadline_nanos);
+  // Moves free slots from another shard to `shard`. False if no shard had
+  // any (every slot busy). REQUIRES: no shard mutex held.
+  bool Steal(Shard& shard);
   // The one state transition: see the file comment.
   OrderResult Decide(OrderId id, OrderState target, bool honour_deadline);
-  // Moves the stock of a transition this thread won, then publishes it.
-  void Finish(std::uint32_t index, OrderState won);
-  std::uint32_t Allocate();
-  void Free(std::uint32_t index);
-  void HandOff(Shard& shard, std::uint32_t index);
+  // Moves the stock of a transition this thread won, stamps `now_nanos` as
+  // the order's last change, then publishes the final state.
+  void Finish(std::uint32_t index, OrderState won, std::int64_t now_nanos);
   std::int64_t ForgetAt(const Slot& slot) const;
   // The driver's visit to one due slot. REQUIRES: sweep_mu_ held.
   void Visit(std::uint32_t index, std::int64_t now_nanos, std::size_t* expired);
+  // Forgets the slots Visit queued per shard, one lock per shard.
+  // REQUIRES: sweep_mu_ held.
+  void ForgetQueued(std::int64_t now_nanos);
   void RecordLateness(std::int64_t nanos);
 
   Catalog* const catalog_;
   const Clock* const clock_;
   const std::uint32_t capacity_;
   const std::int64_t retention_nanos_;
+  // Each shard owns 2^bucket_bits_ consecutive buckets: about one per slot.
+  const int bucket_bits_;
 
   struct SlotsDeleter {
     void operator()(Slot* slots) const;
   };
+  struct BucketsDeleter {
+    void operator()(std::uint32_t* buckets) const;
+  };
   std::unique_ptr<Slot[], SlotsDeleter> slots_;
   std::unique_ptr<Shard[]> shards_;
-  // Free slots: a Treiber stack of indices linked through Slot::next, with a
-  // 32-bit tag in the high half against ABA. Low half kNoSlot = empty.
-  alignas(kCacheLineSize) std::atomic<std::uint64_t> free_head_;
+  // Bucket heads, slot index + 1 (0 = empty, so calloc'd memory is an empty
+  // table touched only as used). Guarded by the owning shard's mutex.
+  std::unique_ptr<std::uint32_t[], BucketsDeleter> buckets_;
   // Slots [0, fresh_) have been constructed; the rest are untouched memory.
   alignas(kCacheLineSize) std::atomic<std::uint32_t> fresh_{0};
 
@@ -245,6 +267,9 @@ class OrderBook {
   // pthread mutexes. Uncontended, both cost one atomic RMW each way.
   alignas(kCacheLineSize) std::mutex sweep_mu_;
   std::unique_ptr<internal::TimerWheel> wheel_;  // guarded by sweep_mu_
+  // Per shard, slots Visit found forgettable, linked through Slot::next;
+  // guarded by sweep_mu_ (the driver's alone).
+  std::unique_ptr<std::uint32_t[]> forget_heads_;
   // Written by the driver only (under sweep_mu_), read by anyone: relaxed.
   std::atomic<std::uint64_t> sweeps_{0}, expired_{0}, forgotten_{0}, scheduled_{0};
   std::atomic<std::int64_t> lateness_max_nanos_{0};
