@@ -72,7 +72,7 @@ void Workload(Engine& e) {
   EXPECT_EQ(e.Restock("tee", 12).available, 12);
   EXPECT_EQ(e.SetFloor("mug", -10).outcome, Outcome::kOk);
   EXPECT_EQ(e.SetFloor("tee", 0).outcome, Outcome::kOk);
-  EXPECT_EQ(e.Restock(std::string(kNameBytesMax, 'x'), kQuantityMax).available, kQuantityMax);
+  EXPECT_EQ(e.Restock(std::string(kNameBytesMax, 'x'), kLevelMax).available, kLevelMax);
 }
 
 void ExpectWorkloadState(Engine& e) {
@@ -81,7 +81,7 @@ void ExpectWorkloadState(Engine& e) {
   EXPECT_EQ(e.Level("mug").available, -3);
   EXPECT_EQ(*e.Floor(*e.Resolve("mug")), -10);
   EXPECT_EQ(*e.Resolve("mug"), SkuHandle{1});
-  EXPECT_EQ(e.Level(std::string(kNameBytesMax, 'x')).available, kQuantityMax);
+  EXPECT_EQ(e.Level(std::string(kNameBytesMax, 'x')).available, kLevelMax);
 }
 
 class JournalModeTest : public ::testing::TestWithParam<Durability> {};

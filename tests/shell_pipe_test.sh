@@ -18,7 +18,7 @@ OK 3 0
 OK 4
 OK 4 0 0
 ERR UNKNOWN_SKU no SKU named '"'"'ghost'"'"'
-ERR INVALID_QUANTITY quantity -1 refused (must be > 0 and keep the level <= INT64_MAX; floors <= 0)
+ERR INVALID_QUANTITY quantity -1 refused (must be > 0 and keep the level <= 9206594820854775807; floors <= 0)
 ERR BAD_COMMAND '"'"'x'"'"' is not an integer in the int64 range
 ERR BAD_COMMAND line longer than 4096 bytes
 ERR BAD_COMMAND unknown verb '"'"'NOPE'"'"'

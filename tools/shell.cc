@@ -38,7 +38,7 @@ std::string Error(const Engine& engine, const StockResult& r, absl::string_view 
                           " bytes, got ", sku.size());
     case Outcome::kInvalidQuantity:
       return absl::StrCat("ERR ", code, " quantity ", quantity,
-                          " refused (must be > 0 and keep the level <= INT64_MAX; floors <= 0)");
+                          " refused (must be > 0 and keep the level <= ", kLevelMax, "; floors <= 0)");
     case Outcome::kAlreadyDefined:
       return absl::StrCat("ERR ", code, " '", sku, "' exists; use RESTOCK");
     case Outcome::kCatalogFull:
