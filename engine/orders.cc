@@ -92,6 +92,36 @@ class Backoff {
   int spins_ = 0;
 };
 
+// One operation's journal reservation (see OrderJournal): Begin() before
+// anything changes; Append() once the transition is won; otherwise the
+// destructor abandons it.
+class Prepared {
+ public:
+  explicit Prepared(OrderJournal* journal) : journal_(journal) {}
+  ~Prepared() { Release(); }
+  Prepared(const Prepared&) = delete;
+  Prepared& operator=(const Prepared&) = delete;
+  Outcome Begin() {
+    if (journal_ == nullptr) return Outcome::kOk;
+    const Outcome o = journal_->Prepare();
+    open_ = o == Outcome::kOk;
+    return o;
+  }
+  OrderTicket Append(const OrderEvent& event) {
+    if (!open_) return {};
+    open_ = false;
+    return journal_->Append(event);
+  }
+  void Release() {
+    if (open_) journal_->Abandon();
+    open_ = false;
+  }
+
+ private:
+  OrderJournal* const journal_;
+  bool open_ = false;
+};
+
 std::int64_t TickCeil(std::int64_t nanos) {
   return nanos / kExpiryTickNanos + (nanos % kExpiryTickNanos > 0 ? 1 : 0);
 }
@@ -146,13 +176,47 @@ OrderBook::OrderBook(Catalog* catalog, const Clock* clock, std::uint32_t orders_
   wheel_ = std::make_unique<internal::TimerWheel>(orders_max, TickFloor(clock_->NowNanos()));
 }
 
-OrderBook::~OrderBook() {
+OrderBook::~OrderBook() { StopExpiryThread(); }
+
+void OrderBook::StopExpiryThread() {
   {
     std::lock_guard<std::mutex> lock(thread_mu_);
     stop_ = true;
   }
   thread_cv_.notify_all();
   if (expiry_thread_.joinable()) expiry_thread_.join();
+}
+
+void OrderBook::SetJournal(OrderJournal* journal) {
+  if (journal != nullptr && tickets_ == nullptr) {
+    static_assert(std::is_trivially_copyable_v<Tickets>, "tickets live in raw memory");
+    tickets_.reset(static_cast<Tickets*>(::operator new(sizeof(Tickets) * std::size_t{capacity_})));
+    // Slots in use already (restored) have no records to wait for.
+    std::fill_n(tickets_.get(), fresh_.load(std::memory_order_relaxed), Tickets{});
+  }
+  journal_ = journal;
+}
+
+OrderEvent OrderBook::EventOf(const Slot& slot, OrderState state) const {
+  OrderEvent e;
+  e.state = state;
+  e.id = slot.id;
+  e.deadline_nanos = slot.deadline_nanos;
+  e.at_nanos = clock_->NowNanos();
+  if (state == OrderState::kHeld || state == OrderState::kFailed) {
+    e.line_count = slot.line_count;
+    for (std::uint32_t i = 0; i < slot.line_count; ++i) e.lines[i] = {slot.lines[i].sku, slot.lines[i].quantity};
+  }
+  if (state == OrderState::kFailed) {
+    e.short_line = slot.short_line;
+    e.available = slot.short_available;
+  }
+  return e;
+}
+
+OrderResult OrderBook::Acknowledge(OrderResult result, const OrderTicket* tickets, std::size_t count) {
+  if (journal_ != nullptr && !journal_->WaitDurable(tickets, count)) return {Outcome::kReadOnly, result.state};
+  return result;
 }
 
 OrderBook::Shard& OrderBook::ShardFor(OrderId id) const {
@@ -242,9 +306,14 @@ OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std
   }
   Normalised norm;
   if (OrderResult r = Normalise(lines, &norm); !r.ok()) return r;
+  // Journal room first: a refusal here has changed nothing.
+  Prepared prepared(journal_);
+  if (const Outcome o = prepared.Begin(); o != Outcome::kOk) return {o};
 
   Shard& shard = ShardFor(id);
   std::uint32_t index = kNoSlot;
+  OrderResult retry_answer;
+  OrderTicket retry_waits[2];
   for (Backoff backoff;; backoff.Wait()) {
     std::lock_guard<std::mutex> lock(shard.mu);
     auto it = shard.ids.find(id);
@@ -270,11 +339,23 @@ OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std
     const std::uint32_t word = slot.state.load(std::memory_order_acquire);
     const OrderState state = StateOf(word);
     if (state == OrderState::kReserving) continue;  // the first reserve is still moving stock
+    if (journal_ != nullptr && (word & kMovingBit) != 0) continue;  // a close's ticket is not there yet
     if (state == OrderState::kFailed) {
-      return {Outcome::kInsufficient, state, SkuHandle{slot.lines[slot.short_line].sku},
-              slot.short_available};
+      retry_answer = {Outcome::kInsufficient, state, SkuHandle{slot.lines[slot.short_line].sku},
+                      slot.short_available};
+    } else {
+      retry_answer = {Outcome::kOk, state};
     }
-    return {Outcome::kOk, state};
+    if (journal_ == nullptr) return retry_answer;
+    // The answer repeats what the journal says: it waits for those records.
+    retry_waits[0] = tickets_[it->second].reserve;
+    retry_waits[1] = state == OrderState::kFailed || state == OrderState::kHeld ? OrderTicket{}
+                                                                                : tickets_[it->second].close;
+    break;
+  }
+  if (index == kNoSlot) {
+    prepared.Release();
+    return Acknowledge(retry_answer, retry_waits, 2);
   }
 
   // Outside the mutex: move stock, line by line, in SKU order.
@@ -286,15 +367,30 @@ OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std
     slot.short_line = static_cast<std::uint8_t>(i);
     slot.short_available = change.available;
     slot.changed_nanos.store(clock_->NowNanos(), std::memory_order_relaxed);
+    OrderTicket ticket;
+    if (journal_ != nullptr) {
+      // Journaled so that the id stays failed across a restart.
+      ticket = prepared.Append(EventOf(slot, OrderState::kFailed));
+      tickets_[index] = {ticket, {}};
+    }
     // Release: publishes the failure fields (edge 2).
     slot.state.store(StateWord(OrderState::kFailed), std::memory_order_release);
     HandOff(shard, index);  // remembered for retention, then forgotten
-    return {Outcome::kInsufficient, OrderState::kFailed, SkuHandle{norm.lines[i].sku}, change.available};
+    return Acknowledge({Outcome::kInsufficient, OrderState::kFailed, SkuHandle{norm.lines[i].sku}, change.available},
+                       &ticket, 1);
+  }
+  OrderTicket ticket;
+  if (journal_ != nullptr) {
+    // Every line is held: the whole reserve is one record (all lines or none
+    // on disk). Pushed before HELD is published, so any close of this order
+    // is pushed after it and can find its ticket.
+    ticket = prepared.Append(EventOf(slot, OrderState::kHeld));
+    tickets_[index] = {ticket, {}};
   }
   // Release: pairs with acquire loads of the state (edge 2).
   slot.state.store(StateWord(OrderState::kHeld), std::memory_order_release);
   HandOff(shard, index);
-  return {Outcome::kOk, OrderState::kHeld};
+  return Acknowledge({Outcome::kOk, OrderState::kHeld}, &ticket, 1);
 }
 
 OrderResult OrderBook::Commit(OrderId id) { return Decide(id, OrderState::kCommitted, true); }
@@ -303,10 +399,16 @@ OrderResult OrderBook::Return(OrderId id) { return Decide(id, OrderState::kRetur
 
 OrderResult OrderBook::Decide(OrderId id, OrderState target, bool honour_deadline) {
   const OrderState from = target == OrderState::kReturned ? OrderState::kCommitted : OrderState::kHeld;
+  // Journal room first: a refusal here has changed nothing.
+  Prepared prepared(journal_);
+  if (const Outcome o = prepared.Begin(); o != Outcome::kOk) return {o};
   Shard& shard = ShardFor(id);
   for (Backoff backoff;; backoff.Wait()) {
     std::uint32_t index;
     OrderState won = target;
+    Tickets deps{};
+    OrderResult answer;  // set when this call loses
+    bool lost = false;
     {
       std::lock_guard<std::mutex> lock(shard.mu);
       auto it = shard.ids.find(id);
@@ -318,28 +420,55 @@ OrderResult OrderBook::Decide(OrderId id, OrderState target, bool honour_deadlin
       if (word == StateWord(OrderState::kReserving)) continue;
       // A return waits for a commit to finish moving its stock (edge 5).
       if (word == (StateWord(from) | kMovingBit)) continue;
+      // Journaled: a loser names the winner only once the winner's record is
+      // pushed (its ticket is stored before the final state is).
+      if (journal_ != nullptr && (word & kMovingBit) != 0) continue;
       if (word != StateWord(from)) {
+        lost = true;
+        answer = {Outcome::kOrderClosed, StateOf(word)};
         if (target == OrderState::kReturned && StateOf(word) == OrderState::kHeld) {
-          return {Outcome::kOrderOpen, OrderState::kHeld};
+          answer = {Outcome::kOrderOpen, OrderState::kHeld};
         }
-        return {Outcome::kOrderClosed, StateOf(word)};
-      }
-      if (honour_deadline && from == OrderState::kHeld &&
-          clock_->NowNanos() >= slot.deadline_nanos) {
-        won = OrderState::kExpired;  // a late commit or cancel performs the expiry
-      }
-      // The decision (edge 4). Relaxed: publishes nothing; see the top.
-      if (!slot.state.compare_exchange_strong(word, StateWord(won) | kMovingBit,
-                                              std::memory_order_relaxed,
-                                              std::memory_order_relaxed)) {
-        // Only the expiry driver decides outside this mutex, and only from
-        // HELD: it won.
-        return {Outcome::kOrderClosed, StateOf(word)};
+        if (journal_ == nullptr) return answer;
+        deps = tickets_[index];
+        if (StateOf(word) == OrderState::kHeld) deps.close = {};
+      } else {
+        if (honour_deadline && from == OrderState::kHeld && clock_->NowNanos() >= slot.deadline_nanos) {
+          won = OrderState::kExpired;  // a late commit or cancel performs the expiry
+        }
+        // The decision (edge 4). Relaxed: publishes nothing; see the top.
+        if (!slot.state.compare_exchange_strong(word, StateWord(won) | kMovingBit, std::memory_order_relaxed,
+                                                std::memory_order_relaxed)) {
+          // Only the expiry driver decides outside this mutex, and only from
+          // HELD: it won. Journaled, wait for its record (loop); else answer.
+          if (journal_ != nullptr) continue;
+          return {Outcome::kOrderClosed, StateOf(word)};
+        }
+        // Read before this close overwrites them: the reserve (and, for a
+        // return, the commit) this answer depends on.
+        if (journal_ != nullptr) deps = tickets_[index];
       }
     }
+    if (lost) {
+      prepared.Release();
+      const OrderTicket waits[2] = {deps.reserve, deps.close};
+      return Acknowledge(answer, waits, 2);
+    }
+    OrderTicket own;
+    if (journal_ != nullptr) {
+      // Won, stock not moved yet: push the record (room was reserved), and
+      // store its ticket before Finish publishes the final state.
+      own = prepared.Append(EventOf(slots_[index], won));
+      tickets_[index].close = own;
+    }
     Finish(index, won);
-    if (won != target) return {Outcome::kOrderClosed, won};
-    return {Outcome::kOk, won};
+    const OrderResult result = won != target ? OrderResult{Outcome::kOrderClosed, won} : OrderResult{Outcome::kOk, won};
+    if (journal_ == nullptr) return result;
+    // In sync mode the answer waits for this record, the reserve's and, for
+    // a return, the commit's: they may sit in other threads' rings, and the
+    // journal thread may write them in a later batch than this one.
+    const OrderTicket waits[3] = {own, deps.reserve, target == OrderState::kReturned ? deps.close : OrderTicket{}};
+    return Acknowledge(result, waits, 3);
   }
 }
 
@@ -416,9 +545,17 @@ void OrderBook::Visit(std::uint32_t index, std::int64_t now, std::size_t* expire
       wheel_->Schedule(index, TickCeil(slot.deadline_nanos));
       return;
     }
+    // Journal room before the decision; without it (backpressure, read-only)
+    // the hold stays held and is looked at again next tick.
+    Prepared prepared(journal_);
+    if (prepared.Begin() != Outcome::kOk) {
+      wheel_->Schedule(index, TickFloor(now) + 1);
+      return;
+    }
     // The decision (edge 4), racing at most one API thread.
     if (slot.state.compare_exchange_strong(word, StateWord(OrderState::kExpired) | kMovingBit,
                                            std::memory_order_relaxed, std::memory_order_relaxed)) {
+      if (journal_ != nullptr) tickets_[index].close = prepared.Append(EventOf(slot, OrderState::kExpired));
       Finish(index, OrderState::kExpired);
       ++*expired;
       expired_.store(expired_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -528,9 +665,39 @@ OrderResult OrderBook::RestoreHold(OrderId id, std::span<const OrderLine> lines,
     shard.ids.emplace(id, index);
   }
   for (std::uint32_t i = 0; i < norm.count; ++i) catalog_->cell(norm.lines[i].sku).ForceHold(norm.lines[i].quantity);
+  if (tickets_ != nullptr) tickets_[index] = {};
   slots_[index].state.store(StateWord(OrderState::kHeld), std::memory_order_release);
   HandOff(shard, index);
   return {Outcome::kOk, OrderState::kHeld};
+}
+
+OrderResult OrderBook::RestoreFailed(OrderId id, std::span<const OrderLine> lines, std::uint32_t short_line,
+                                     std::int64_t available) {
+  if (id == 0 || lines.empty()) return {Outcome::kInvalidOrder};
+  Normalised norm;
+  if (OrderResult r = Normalise(lines, &norm); !r.ok()) return r;
+  if (short_line >= norm.count) return {Outcome::kInvalidOrder};
+  Shard& shard = ShardFor(id);
+  std::uint32_t index;
+  {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    if (shard.ids.contains(id)) return {Outcome::kOrderConflict};
+    index = Allocate();
+    if (index == kNoSlot) return {Outcome::kOrdersFull};
+    Slot& slot = slots_[index];
+    slot.id = id;
+    slot.deadline_nanos = clock_->NowNanos();
+    slot.line_count = static_cast<std::uint8_t>(norm.count);
+    std::copy_n(norm.lines.begin(), norm.count, slot.lines);
+    slot.short_line = static_cast<std::uint8_t>(short_line);
+    slot.short_available = available;
+    slot.changed_nanos.store(clock_->NowNanos(), std::memory_order_relaxed);
+    shard.ids.emplace(id, index);
+  }
+  if (tickets_ != nullptr) tickets_[index] = {};
+  slots_[index].state.store(StateWord(OrderState::kFailed), std::memory_order_release);
+  HandOff(shard, index);
+  return {Outcome::kInsufficient, OrderState::kFailed};
 }
 
 OrderResult OrderBook::RestoreClose(OrderId id, OrderState target) {

@@ -150,6 +150,50 @@ struct ExpiryStats {
   std::int64_t lateness_max_nanos = 0;
 };
 
+// ---- Journaling hooks (docs/design.md, "Orders in the journal") ----------
+// Identifies one journaled order record so that another thread can wait for
+// it to be durable: the journal producer that pushed it (index + 1; 0 = no
+// record) and that producer's local sequence.
+struct OrderTicket {
+  std::uint32_t producer = 0;
+  std::uint64_t seq = 0;
+};
+
+// One order line as journaled: SKU index and quantity.
+struct JournalLine {
+  std::uint32_t sku = 0;
+  std::uint32_t quantity = 0;
+};
+
+// One order state change to journal. Times are on the book's Clock.
+struct OrderEvent {
+  OrderState state = OrderState::kNone;  // kHeld: reserve; kFailed: failed reserve; else the close
+  OrderId id = 0;
+  std::int64_t deadline_nanos = 0;       // the hold's deadline (a close's tag)
+  std::int64_t at_nanos = 0;             // when
+  std::uint32_t short_line = 0;          // kFailed
+  std::int64_t available = 0;            // kFailed
+  std::uint32_t line_count = 0;          // kHeld, kFailed
+  std::array<JournalLine, kOrderLinesMax> lines{};
+};
+
+// Where an OrderBook journals (the engine implements it over its journal
+// writer). Protocol, per operation and thread: Prepare() before anything
+// changes; if it returns kOk, exactly one of Append() (after the transition
+// is won, before the final state is published) or Abandon() follows on the
+// same thread. Prepare refusing (kBackpressure, kReadOnly) means the
+// operation must change nothing. WaitDurable blocks until every given ticket
+// is durable (sync mode; returns at once otherwise); false: the journal
+// failed and the answer must not be acknowledged.
+class OrderJournal {
+ public:
+  virtual ~OrderJournal() = default;
+  virtual Outcome Prepare() = 0;
+  virtual OrderTicket Append(const OrderEvent& event) = 0;
+  virtual void Abandon() = 0;
+  virtual bool WaitDurable(const OrderTicket* tickets, std::size_t count) = 0;
+};
+
 class OrderBook {
  public:
   // REQUIRES: catalog and clock outlive the book; 1 <= orders_max <=
@@ -179,6 +223,13 @@ class OrderBook {
   // Starts a thread that calls Sweep() every kExpirySweepIntervalNanos until
   // the book is destroyed. REQUIRES: not already started.
   void StartExpiryThread();
+  // Stops and joins it (the engine does so before destroying its journal,
+  // which the thread's expiries write to). Idempotent.
+  void StopExpiryThread();
+
+  // Journals every state change through `journal` from now on (null: stop).
+  // REQUIRES: no concurrent calls; `journal` outlives its use.
+  void SetJournal(OrderJournal* journal);
   ExpiryStats expiry_stats() const;
 
   // ---- Recovery entry points (for journal replay; see docs/design.md) ----
@@ -191,6 +242,9 @@ class OrderBook {
   // Applies a journaled close: target is kCommitted, kCancelled or kExpired
   // (from HELD) or kReturned (from COMMITTED). Ignores the clock.
   OrderResult RestoreClose(OrderId id, OrderState target);
+  // Re-creates a failed reserve, so a retry still answers INSUFFICIENT.
+  OrderResult RestoreFailed(OrderId id, std::span<const OrderLine> lines, std::uint32_t short_line,
+                            std::int64_t available);
 
   std::uint32_t capacity() const { return capacity_; }
 
@@ -222,6 +276,9 @@ class OrderBook {
   // The driver's visit to one due slot. REQUIRES: sweep_mu_ held.
   void Visit(std::uint32_t index, std::int64_t now_nanos, std::size_t* expired);
   void RecordLateness(std::int64_t nanos);
+  // Journaling helpers (null journal_: no-ops).
+  OrderEvent EventOf(const Slot& slot, OrderState state) const;
+  OrderResult Acknowledge(OrderResult result, const OrderTicket* tickets, std::size_t count);
 
   Catalog* const catalog_;
   const Clock* const clock_;
@@ -249,6 +306,20 @@ class OrderBook {
   std::atomic<std::uint64_t> sweeps_{0}, expired_{0}, forgotten_{0}, scheduled_{0};
   std::atomic<std::int64_t> lateness_max_nanos_{0};
   std::unique_ptr<std::atomic<std::uint64_t>[]> lateness_histogram_;
+
+  // Journal tickets per slot, parallel to slots_ (raw memory, written before
+  // read): `reserve` (or the failed reserve) written before HELD/FAILED is
+  // published, `close` before the final state is; both published by the
+  // state word (edges 2 and 5).
+  struct Tickets {
+    OrderTicket reserve;
+    OrderTicket close;
+  };
+  struct TicketsDeleter {
+    void operator()(Tickets* tickets) const { ::operator delete(tickets); }
+  };
+  OrderJournal* journal_ = nullptr;
+  std::unique_ptr<Tickets[], TicketsDeleter> tickets_;
 
   std::mutex thread_mu_;
   std::condition_variable thread_cv_;
