@@ -195,7 +195,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
       for (std::uint32_t i = 0; i < e->line_count; ++i) lines[i] = {SkuHandle{e->lines[i].sku}, e->lines[i].quantity};
       const std::span<const OrderLine> span(lines.data(), e->line_count);
       if (e->state == OrderState::kFailed) {
-        (void)engine->orders_.RestoreFailed(key.id, span, e->short_line, e->available);  // best effort
+        if (engine->orders_.RestoreFailed(key.id, span, e->short_line, e->available).outcome ==
+            Outcome::kInsufficient) {  // best effort: not remembered if it does not fit
+          (void)engine->orders_.RestoreChangedAt(key.id, e->changed - wall_offset);
+        }
         continue;
       }
       const OrderResult held = engine->orders_.RestoreHold(key.id, span, key.deadline - wall_offset);
@@ -222,6 +225,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
         closed = engine->orders_.RestoreClose(key.id, e->state);
       }
       FLASHSTOCK_CHECK(closed.ok());
+      // Retention runs from the close, not from this restore, so the book
+      // forgets it before the checkpointer prunes it (docs/design.md).
+      if (e->state != OrderState::kHeld) (void)engine->orders_.RestoreChangedAt(key.id, e->changed - wall_offset);
     }
     // The counters must now be what the records fold to.
     const std::vector<journal::SkuLevels> want = state.Levels();

@@ -700,6 +700,16 @@ OrderResult OrderBook::RestoreFailed(OrderId id, std::span<const OrderLine> line
   return {Outcome::kInsufficient, OrderState::kFailed};
 }
 
+OrderResult OrderBook::RestoreChangedAt(OrderId id, std::int64_t changed_nanos) {
+  Shard& shard = ShardFor(id);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.ids.find(id);
+  if (it == shard.ids.end()) return {Outcome::kUnknownOrder};
+  // Relaxed: no concurrent callers (REQUIRES above); Sweep reads it later.
+  slots_[it->second].changed_nanos.store(changed_nanos, std::memory_order_relaxed);
+  return {Outcome::kOk};
+}
+
 OrderResult OrderBook::RestoreClose(OrderId id, OrderState target) {
   FLASHSTOCK_CHECK(target == OrderState::kCommitted || target == OrderState::kCancelled ||
                    target == OrderState::kExpired || target == OrderState::kReturned);

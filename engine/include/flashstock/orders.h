@@ -245,6 +245,9 @@ class OrderBook {
   // Re-creates a failed reserve, so a retry still answers INSUFFICIENT.
   OrderResult RestoreFailed(OrderId id, std::span<const OrderLine> lines, std::uint32_t short_line,
                             std::int64_t available);
+  // Sets when a restored closed or failed order last changed (its retention
+  // runs from then, not from the restore). kUnknownOrder if not found.
+  OrderResult RestoreChangedAt(OrderId id, std::int64_t changed_nanos);
 
   std::uint32_t capacity() const { return capacity_; }
 
