@@ -5,8 +5,11 @@
 // retention 0), so slots are recycled at the rate they are used and the
 // forgetting is part of the cost measured (it competes for the 2 cores).
 // On this 2-core machine, more than 2 threads measures the scheduler.
+#include <stdlib.h>
+
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <string>
 #include <vector>
@@ -33,6 +36,36 @@ flashstock::Engine& SharedEngine() {
   return *engine;
 }
 
+// The same engine with a journal in async mode, in a scratch directory
+// removed at exit. No background checkpoints: the journal only grows
+// (~100 bytes per order), so keep runs short.
+std::string& JournalDir() {
+  static std::string dir;
+  return dir;
+}
+flashstock::Engine& JournaledEngine() {
+  static flashstock::Engine* const engine = [] {
+    const char* base = getenv("TMPDIR");
+    std::string templ = std::string(base != nullptr ? base : "/tmp") + "/flashstock-orders-bench-XXXXXX";
+    if (mkdtemp(templ.data()) == nullptr) abort();
+    JournalDir() = templ;
+    flashstock::EngineOptions o;
+    o.skus_max = 64;
+    o.orders_max = 1u << 21;
+    o.order_retention_ms = 0;
+    o.expiry_thread = true;
+    o.journal_dir = templ;
+    o.durability = flashstock::Durability::kAsync;
+    o.checkpoint_bytes = 0;
+    auto opened = flashstock::Engine::Open(o);
+    if (!opened.ok()) abort();
+    flashstock::Engine* e = opened->release();
+    for (int i = 0; i < 16; ++i) (void)e->Define("sku-" + std::to_string(i), kPlenty);
+    return e;
+  }();
+  return *engine;
+}
+
 // A fresh block of 2^32 order ids for each benchmark thread.
 flashstock::OrderId IdBlock() {
   static std::atomic<std::uint64_t> next_block{1};
@@ -47,8 +80,8 @@ std::vector<flashstock::OrderLine> Lines(flashstock::Engine& engine, int first_s
   return lines;
 }
 
-void ReserveCommit(benchmark::State& state, bool shared_skus) {
-  flashstock::Engine& engine = SharedEngine();
+void ReserveCommit(benchmark::State& state, bool shared_skus, bool journaled = false) {
+  flashstock::Engine& engine = journaled ? JournaledEngine() : SharedEngine();
   const std::vector<flashstock::OrderLine> lines =
       Lines(engine, shared_skus ? 0 : 3 + 3 * state.thread_index());
   const flashstock::OrderId base = IdBlock();
@@ -70,6 +103,11 @@ BENCHMARK(BM_ReserveCommit3LinesOwnSkus)->UseRealTime()->Threads(1)->Threads(2);
 void BM_ReserveCommit3LinesSharedSkus(benchmark::State& state) { ReserveCommit(state, true); }
 BENCHMARK(BM_ReserveCommit3LinesSharedSkus)->UseRealTime()->Threads(1)->Threads(2);
 
+// The same with every reserve and commit journaled (async: answered once in
+// the ring; the journal thread writes and fdatasyncs behind).
+void BM_ReserveCommit3LinesOwnSkusJournalAsync(benchmark::State& state) { ReserveCommit(state, false, true); }
+BENCHMARK(BM_ReserveCommit3LinesOwnSkusJournalAsync)->UseRealTime()->Threads(1)->Threads(2);
+
 // Baseline: the same three lines as plain takes (no hold, no order id).
 void BM_ThreeTakesSharedSkus(benchmark::State& state) {
   flashstock::Engine& engine = SharedEngine();
@@ -86,4 +124,12 @@ BENCHMARK(BM_ThreeTakesSharedSkus)->UseRealTime()->Threads(1)->Threads(2);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  // The journaled engine is never destroyed (static); its files can go.
+  if (!JournalDir().empty()) std::filesystem::remove_all(JournalDir());
+  return 0;
+}

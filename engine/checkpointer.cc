@@ -4,8 +4,9 @@
 
 namespace flashstock::journal {
 
-Checkpointer::Checkpointer(std::string dir, internal::FileSystem* fs, JournalState state)
-    : dir_(std::move(dir)), fs_(fs), state_(std::move(state)) {}
+Checkpointer::Checkpointer(std::string dir, internal::FileSystem* fs, JournalState state,
+                           std::int64_t order_retention_nanos)
+    : dir_(std::move(dir)), fs_(fs), order_retention_nanos_(order_retention_nanos), state_(std::move(state)) {}
 
 Checkpointer::~Checkpointer() { Stop(); }
 
@@ -52,6 +53,8 @@ absl::Status Checkpointer::Checkpoint() {
       if (absl::Status s = CatchUp(dir_, *through, &state_); !s.ok()) return s;
     }
     // A snapshot even when nothing changed is cheap and keeps the rule simple.
+    // Orders forgotten long ago fold into the base counters.
+    state_.PruneClosed(order_retention_nanos_);
     if (!internal::FileExists(dir_ + "/" + SnapshotFileName(state_.sequence))) {
       if (absl::Status s = WriteSnapshot(fs_, dir_, state_); !s.ok()) return s;
     }

@@ -26,7 +26,9 @@ namespace flashstock::journal {
 class Checkpointer {
  public:
   // `state` is the recovered state (its sequence is where the writer began).
-  Checkpointer(std::string dir, internal::FileSystem* fs, JournalState state);
+  // Closed orders are pruned from snapshots order_retention_nanos (+ a
+  // margin) after they closed.
+  Checkpointer(std::string dir, internal::FileSystem* fs, JournalState state, std::int64_t order_retention_nanos);
   ~Checkpointer();  // Stop()s
 
   // Stops the background thread (waits for a running checkpoint). Due() may
@@ -48,6 +50,7 @@ class Checkpointer {
 
   const std::string dir_;
   internal::FileSystem* const fs_;
+  const std::int64_t order_retention_nanos_;
   JournalWriter* writer_ = nullptr;
   // std::mutex, not absl::Mutex: see journal_writer.h.
   std::mutex run_mu_;   // one checkpoint at a time

@@ -1,5 +1,9 @@
 #include "flashstock/engine.h"
 
+#include <algorithm>
+#include <array>
+#include <vector>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "checkpointer.h"
@@ -9,22 +13,112 @@
 #include "recovery.h"
 
 namespace flashstock {
+namespace {
+journal::RecordType CloseRecordType(OrderState s) {
+  switch (s) {
+    case OrderState::kCommitted: return journal::RecordType::kOrderCommit;
+    case OrderState::kCancelled: return journal::RecordType::kOrderCancel;
+    case OrderState::kReturned: return journal::RecordType::kOrderReturn;
+    case OrderState::kExpired: return journal::RecordType::kOrderExpire;
+    default: FLASHSTOCK_CHECK(false);
+  }
+  return journal::RecordType::kZero;
+}
+
+// sold += s without touching available: Unsell(-s) moves s from available to
+// sold, Add(s) puts it back. Recovery only.
+void AddSold(StockCell& cell, std::int64_t s) {
+  cell.Unsell(-s);
+  cell.Add(s);
+}
+}  // namespace
+
+// The order book's journal: order records go through the calling thread's
+// ring like takes (room reserved before the change, one group push after
+// it), converted from the engine's steady clock to wall-clock time with the
+// offset fixed at open. See docs/design.md, "Orders in the journal".
+class EngineOrderJournal final : public OrderJournal {
+ public:
+  EngineOrderJournal(journal::JournalWriter* writer, Durability durability, std::int64_t wall_offset_nanos)
+      : writer_(writer), durability_(durability), wall_offset_nanos_(wall_offset_nanos) {}
+
+  Outcome Prepare() override {
+    journal::Producer* p = writer_->ThisThreadProducer();
+    if (p->shared) writer_->shared_mu().lock();  // held until Append or Abandon
+    const Outcome o = writer_->Reserve(p, journal::kOrderEntriesMax);
+    if (o != Outcome::kOk && p->shared) writer_->shared_mu().unlock();
+    return o;
+  }
+
+  OrderTicket Append(const OrderEvent& e) override {
+    using journal::Entry;
+    using journal::RecordType;
+    constexpr RecordType kCont = journal::kEntryContinuation;
+    journal::Producer* p = writer_->ThisThreadProducer();
+    Entry entries[journal::kOrderEntriesMax];
+    std::size_t n = 0;
+    const auto id = static_cast<std::int64_t>(e.id);
+    const std::int64_t deadline = e.deadline_nanos + wall_offset_nanos_;
+    const std::int64_t at = e.at_nanos + wall_offset_nanos_;
+    if (e.state == OrderState::kHeld) {
+      entries[n++] = {RecordType::kOrderReserve, e.line_count, id};
+      entries[n++] = {kCont, 0, deadline};
+    } else if (e.state == OrderState::kFailed) {
+      entries[n++] = {RecordType::kOrderReserveFailed, e.line_count, id};
+      entries[n++] = {kCont, e.short_line, at};
+      entries[n++] = {kCont, 0, e.available};
+    } else {
+      entries[n++] = {CloseRecordType(e.state), 0, id};
+      entries[n++] = {kCont, 0, deadline};
+      entries[n++] = {kCont, 0, at};
+    }
+    if (e.state == OrderState::kHeld || e.state == OrderState::kFailed) {
+      for (std::uint32_t i = 0; i < e.line_count; ++i) entries[n++] = {kCont, e.lines[i].sku, e.lines[i].quantity};
+    }
+    const std::uint64_t seq = writer_->PushGroup(p, entries, n);
+    if (p->shared) writer_->shared_mu().unlock();
+    return {p->index + 1, seq};
+  }
+
+  void Abandon() override {
+    if (writer_->ThisThreadProducer()->shared) writer_->shared_mu().unlock();
+  }
+
+  bool WaitDurable(const OrderTicket* tickets, std::size_t count) override {
+    if (durability_ != Durability::kSync) return true;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (tickets[i].producer == 0) continue;
+      journal::Producer* p = writer_->ProducerAt(tickets[i].producer - 1);
+      FLASHSTOCK_CHECK(p != nullptr);
+      if (!writer_->WaitDurable(p, tickets[i].seq)) return false;
+    }
+    return true;
+  }
+
+ private:
+  journal::JournalWriter* const writer_;
+  const Durability durability_;
+  const std::int64_t wall_offset_nanos_;
+};
 
 Engine::Engine(const EngineOptions& options) : Engine(options, options.skus_max) {
   FLASHSTOCK_CHECK(options.durability == Durability::kNone);
+  if (options.expiry_thread) orders_.StartExpiryThread();
 }
 
+// Does not start the expiry thread: Open restores orders first.
 Engine::Engine(const EngineOptions& options, std::uint32_t skus_max)
     : catalog_(skus_max),
       durability_(options.durability),
       orders_(&catalog_, options.clock != nullptr ? options.clock : Clock::Steady(), options.orders_max,
-              options.order_retention_ms) {
-  if (options.expiry_thread) orders_.StartExpiryThread();
-}
+              options.order_retention_ms) {}
 
 Engine::~Engine() {
+  // The expiry thread journals expiries: stop it before the journal goes.
   // The checkpointer's thread talks to the writer and the writer's thread
   // calls the checkpointer: stop the former, then the writer, then free.
+  orders_.StopExpiryThread();
+  orders_.SetJournal(nullptr);
   if (checkpointer_ != nullptr) checkpointer_->Stop();
   journal_.reset();
   checkpointer_.reset();
@@ -72,11 +166,83 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
     StockCell& cell = engine->catalog_.cell(d.index);
     cell.Add(sku.level);
     cell.SetFloor(sku.floor);
+    AddSold(cell, sku.sold);
+  }
+
+  // Orders: the base counters are set; restoring an order into the book
+  // moves its stock (hold, then close), and an order the book cannot take
+  // back (a closed one past orders_max or reusing the id) gets its effect
+  // added directly. Open holds first: they must all fit.
+  const Clock* clock = options.clock != nullptr ? options.clock : Clock::Steady();
+  const Clock* wall = options.wall_clock != nullptr ? options.wall_clock : Clock::System();
+  const std::int64_t wall_offset = wall->NowNanos() - clock->NowNanos();
+  {
+    std::vector<std::pair<journal::OrderKey, const journal::OrderEntry*>> sorted;
+    sorted.reserve(state.orders.size());
+    for (const auto& [k, e] : state.orders) sorted.emplace_back(k, &e);
+    // Holds first, then by id (deterministic).
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+      const bool ha = a.second->state == OrderState::kHeld, hb = b.second->state == OrderState::kHeld;
+      if (ha != hb) return ha;
+      return a.first.id != b.first.id ? a.first.id < b.first.id : a.first.deadline < b.first.deadline;
+    });
+    for (const auto& [key, e] : sorted) {
+      FLASHSTOCK_CHECK(e->reserved);  // Recover dropped the orphans
+      std::array<OrderLine, kOrderLinesMax> lines;
+      for (std::uint32_t i = 0; i < e->line_count; ++i) lines[i] = {SkuHandle{e->lines[i].sku}, e->lines[i].quantity};
+      const std::span<const OrderLine> span(lines.data(), e->line_count);
+      if (e->state == OrderState::kFailed) {
+        if (engine->orders_.RestoreFailed(key.id, span, e->short_line, e->available).outcome ==
+            Outcome::kInsufficient) {  // best effort: not remembered if it does not fit
+          (void)engine->orders_.RestoreChangedAt(key.id, e->changed - wall_offset);
+        }
+        continue;
+      }
+      const OrderResult held = engine->orders_.RestoreHold(key.id, span, key.deadline - wall_offset);
+      if (!held.ok()) {
+        if (e->state == OrderState::kHeld) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              dir, ": cannot restore open hold of order ", key.id, ": ", std::string(OutcomeCode(held.outcome)),
+              " (orders_max ", options.orders_max, " too small?)"));
+        }
+        if (e->state == OrderState::kCommitted) {
+          for (std::uint32_t i = 0; i < e->line_count; ++i) {
+            StockCell& cell = engine->catalog_.cell(e->lines[i].sku);
+            cell.Add(-std::int64_t{e->lines[i].quantity});
+            AddSold(cell, e->lines[i].quantity);
+          }
+        }
+        continue;
+      }
+      OrderResult closed{Outcome::kOk};
+      if (e->state == OrderState::kReturned) {
+        closed = engine->orders_.RestoreClose(key.id, OrderState::kCommitted);
+        if (closed.ok()) closed = engine->orders_.RestoreClose(key.id, OrderState::kReturned);
+      } else if (e->state != OrderState::kHeld) {
+        closed = engine->orders_.RestoreClose(key.id, e->state);
+      }
+      FLASHSTOCK_CHECK(closed.ok());
+      // Retention runs from the close, not from this restore, so the book
+      // forgets it before the checkpointer prunes it (docs/design.md).
+      if (e->state != OrderState::kHeld) (void)engine->orders_.RestoreChangedAt(key.id, e->changed - wall_offset);
+    }
+    // The counters must now be what the records fold to.
+    const std::vector<journal::SkuLevels> want = state.Levels();
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      const StockCell& cell = engine->catalog_.cell(static_cast<std::uint32_t>(i));
+      const journal::SkuLevels got{cell.Level(), cell.Held(), cell.Sold()};
+      if (!(got == want[i])) {
+        return absl::DataLossError(absl::StrCat(dir, ": SKU index ", i, " recovered as ", got.available, "/",
+                                                got.held, "/", got.sold, " but the journal folds to ",
+                                                want[i].available, "/", want[i].held, "/", want[i].sold));
+      }
+    }
   }
 
   internal::FileSystem* fs = options.file_system != nullptr ? options.file_system : internal::FileSystem::Default();
   const std::uint64_t first_sequence = state.sequence + 1;
-  engine->checkpointer_ = std::make_unique<journal::Checkpointer>(dir, fs, std::move(state));
+  engine->checkpointer_ = std::make_unique<journal::Checkpointer>(dir, fs, std::move(state),
+                                                                  options.order_retention_ms * 1'000'000);
   journal::WriterOptions w;
   w.dir = dir;
   w.durability = options.durability;
@@ -91,6 +257,13 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   if (!writer.ok()) return writer.status();
   engine->journal_ = std::move(*writer);
   engine->checkpointer_->Start(engine->journal_.get());
+  engine->order_journal_ =
+      std::make_unique<EngineOrderJournal>(engine->journal_.get(), options.durability, wall_offset);
+  engine->orders_.SetJournal(engine->order_journal_.get());
+  // Holds whose deadline passed while the engine was down expire now, and
+  // the expiries are journaled like any other.
+  (void)engine->orders_.Sweep();
+  if (options.expiry_thread) engine->orders_.StartExpiryThread();
   return engine;
 }
 

@@ -48,17 +48,29 @@ enum class RecordType : std::uint8_t {
   kTake = 2,      // payload: sku u32, 0 u32, quantity i64 (> 0): level -= quantity
   kRestock = 3,   // payload: sku u32, 0 u32, quantity i64 (> 0): level += quantity
   kSetFloor = 4,  // payload: sku u32, 0 u32, floor i64 (<= 0): floor = value
-  // 5..9 are reserved for the orders feature (branch `orders`); this reader
-  // refuses them as corruption until it learns them. Planned payloads in
-  // docs/journal-format.md.
-  kOrderReserve = 5,
-  kOrderCommit = 6,
-  kOrderCancel = 7,
-  kOrderReturn = 8,
-  kOrderExpire = 9,
+  // Orders (docs/journal-format.md, "Order records"; docs/design.md, "Orders
+  // in the journal"). Wall-clock times are unix nanoseconds.
+  kOrderReserve = 5,   // id u64, deadline i64, line_count u32, 0 u32, lines (sku u32, qty u32)
+  kOrderCommit = 6,    // id u64, tag i64 (the reserve's deadline), at i64
+  kOrderCancel = 7,    // as commit
+  kOrderReturn = 8,    // as commit
+  kOrderExpire = 9,    // as commit
+  kOrderReserveFailed = 10,  // id u64, at i64, line_count u32, short_line u32, available i64, lines
 };
-inline constexpr std::uint8_t kRecordTypeLastKnown = 4;
-inline constexpr std::uint8_t kRecordTypeLastReserved = 9;
+inline constexpr std::uint8_t kRecordTypeLastKnown = 10;
+inline constexpr std::uint8_t kRecordTypeLastReserved = 10;
+inline bool IsOrderClose(RecordType t) {
+  return t == RecordType::kOrderCommit || t == RecordType::kOrderCancel || t == RecordType::kOrderReturn ||
+         t == RecordType::kOrderExpire;
+}
+
+// Order record payloads: fixed part, then 8 bytes per line.
+inline constexpr std::size_t kOrderReserveFixedBytes = 24;
+inline constexpr std::size_t kOrderCloseBytes = 24;
+inline constexpr std::size_t kOrderFailedFixedBytes = 32;
+inline constexpr std::size_t kOrderLineBytes = 8;
+static_assert(kOrderFailedFixedBytes + kOrderLineBytes * kOrderLinesMax <= 0xFFFF,
+              "the largest order record fits the u16 length");
 
 // Fixed payload of take / restock / set-floor records.
 inline constexpr std::size_t kStockPayloadBytes = 16;
@@ -88,7 +100,8 @@ inline constexpr std::size_t kSectionHeaderBytes = 32;
 enum class SectionType : std::uint32_t {
   kEnd = 0,
   kSkus = 1,       // per SKU in index order: level i64, floor i64, name_bytes u8, name
-  kOrderHolds = 2, // reserved for orders: open holds
+  kOrders = 2,     // orders the state remembers (open, closed, failed, orphan closes)
+  kSkuSold = 3,    // per SKU with units sold: index u32, 0 u32, sold i64
 };
 
 // Checksums: XXH3-64 from libxxhash (see docs/journal-format.md for why not CRC32C).
@@ -146,6 +159,59 @@ inline void EncodeDefineRecord(char* dst, std::uint64_t sequence, std::uint32_t 
   Put<std::int64_t>(p + 16, floor);
   std::memcpy(p + kDefineFixedBytes, name.data(), name.size());
   SealRecord(dst, RecordType::kDefine, static_cast<std::uint16_t>(length), sequence);
+}
+
+// One order line as journaled: SKU index and quantity (1..kOrderLineQuantityMax).
+struct OrderLineRecord {
+  std::uint32_t sku;
+  std::uint32_t quantity;
+  friend bool operator==(const OrderLineRecord&, const OrderLineRecord&) = default;
+};
+
+inline std::size_t OrderReserveRecordBytes(std::size_t lines) {
+  return kRecordHeaderBytes + kOrderReserveFixedBytes + kOrderLineBytes * lines;
+}
+inline std::size_t OrderFailedRecordBytes(std::size_t lines) {
+  return kRecordHeaderBytes + kOrderFailedFixedBytes + kOrderLineBytes * lines;
+}
+inline constexpr std::size_t kOrderCloseRecordBytes = kRecordHeaderBytes + kOrderCloseBytes;
+
+inline void PutLines(char* p, const OrderLineRecord* lines, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    Put<std::uint32_t>(p + 8 * i, lines[i].sku);
+    Put<std::uint32_t>(p + 8 * i + 4, lines[i].quantity);
+  }
+}
+inline void EncodeOrderReserveRecord(char* dst, std::uint64_t sequence, std::uint64_t id, std::int64_t deadline,
+                                     const OrderLineRecord* lines, std::size_t n) {
+  char* p = dst + kRecordHeaderBytes;
+  Put<std::uint64_t>(p, id);
+  Put<std::int64_t>(p + 8, deadline);
+  Put<std::uint32_t>(p + 16, static_cast<std::uint32_t>(n));
+  Put<std::uint32_t>(p + 20, 0);
+  PutLines(p + kOrderReserveFixedBytes, lines, n);
+  SealRecord(dst, RecordType::kOrderReserve, static_cast<std::uint16_t>(kOrderReserveFixedBytes + 8 * n), sequence);
+}
+inline void EncodeOrderCloseRecord(char* dst, RecordType type, std::uint64_t sequence, std::uint64_t id,
+                                   std::int64_t tag, std::int64_t at) {
+  char* p = dst + kRecordHeaderBytes;
+  Put<std::uint64_t>(p, id);
+  Put<std::int64_t>(p + 8, tag);
+  Put<std::int64_t>(p + 16, at);
+  SealRecord(dst, type, kOrderCloseBytes, sequence);
+}
+inline void EncodeOrderFailedRecord(char* dst, std::uint64_t sequence, std::uint64_t id, std::int64_t at,
+                                    std::uint32_t short_line, std::int64_t available, const OrderLineRecord* lines,
+                                    std::size_t n) {
+  char* p = dst + kRecordHeaderBytes;
+  Put<std::uint64_t>(p, id);
+  Put<std::int64_t>(p + 8, at);
+  Put<std::uint32_t>(p + 16, static_cast<std::uint32_t>(n));
+  Put<std::uint32_t>(p + 20, short_line);
+  Put<std::int64_t>(p + 24, available);
+  PutLines(p + kOrderFailedFixedBytes, lines, n);
+  SealRecord(dst, RecordType::kOrderReserveFailed, static_cast<std::uint16_t>(kOrderFailedFixedBytes + 8 * n),
+             sequence);
 }
 
 // The 32-byte segment header.

@@ -103,10 +103,27 @@ bool SegmentReader::Next(Record* r) {
       }
       break;
     }
-    default:
-      if (type <= kRecordTypeLastReserved) {
-        return bad(absl::StrCat("record type ", type, " (reserved for orders) not supported"));
+    case RecordType::kOrderReserve:
+    case RecordType::kOrderReserveFailed: {
+      const std::size_t fixed =
+          type == static_cast<std::uint8_t>(RecordType::kOrderReserve) ? kOrderReserveFixedBytes : kOrderFailedFixedBytes;
+      if (length < fixed + kOrderLineBytes || length > fixed + kOrderLineBytes * kOrderLinesMax ||
+          (length - fixed) % kOrderLineBytes != 0) {
+        return bad(absl::StrCat("bad length ", length, " for an order reserve record"));
       }
+      if (remaining >= kRecordHeaderBytes + 20 &&
+          Get<std::uint32_t>(payload + 16) != (length - fixed) / kOrderLineBytes) {
+        return bad("order record length disagrees with its line count");
+      }
+      break;
+    }
+    case RecordType::kOrderCommit:
+    case RecordType::kOrderCancel:
+    case RecordType::kOrderReturn:
+    case RecordType::kOrderExpire:
+      if (length != kOrderCloseBytes) return bad(absl::StrCat("bad length ", length, " for an order close record"));
+      break;
+    default:
       return bad(absl::StrCat("unknown record type ", type));
   }
   if (remaining < kRecordHeaderBytes + length) {
@@ -135,6 +152,40 @@ bool SegmentReader::Next(Record* r) {
     }
     if (Get<std::uint8_t>(payload + 5) != 0 || Get<std::uint16_t>(payload + 6) != 0) return bad("nonzero reserved field");
     r->name = std::string_view(payload + kDefineFixedBytes, name_bytes);
+  } else if (r->type >= RecordType::kOrderReserve) {
+    r->sku = 0;
+    r->value = 0;
+    r->order_id = Get<std::uint64_t>(payload);
+    if (r->order_id == 0) return bad("order id 0");
+    r->deadline = 0;
+    r->at = 0;
+    r->short_line = 0;
+    r->available = 0;
+    r->line_count = 0;
+    std::size_t lines_at = 0;
+    if (r->type == RecordType::kOrderReserve) {
+      r->deadline = Get<std::int64_t>(payload + 8);
+      r->line_count = Get<std::uint32_t>(payload + 16);
+      if (Get<std::uint32_t>(payload + 20) != 0) return bad("nonzero reserved field");
+      lines_at = kOrderReserveFixedBytes;
+    } else if (r->type == RecordType::kOrderReserveFailed) {
+      r->at = Get<std::int64_t>(payload + 8);
+      r->line_count = Get<std::uint32_t>(payload + 16);
+      r->short_line = Get<std::uint32_t>(payload + 20);
+      r->available = Get<std::int64_t>(payload + 24);
+      if (r->short_line >= r->line_count) return bad("short line out of range");
+      lines_at = kOrderFailedFixedBytes;
+    } else {
+      r->deadline = Get<std::int64_t>(payload + 8);
+      r->at = Get<std::int64_t>(payload + 16);
+    }
+    // Lines are normalised: strictly increasing SKU index, quantities in range.
+    for (std::uint32_t i = 0; i < r->line_count; ++i) {
+      const char* l = payload + lines_at + kOrderLineBytes * i;
+      r->lines[i] = {Get<std::uint32_t>(l), Get<std::uint32_t>(l + 4)};
+      if (r->lines[i].quantity == 0 || r->lines[i].quantity > kOrderLineQuantityMax) return bad("order line quantity out of range");
+      if (i > 0 && r->lines[i].sku <= r->lines[i - 1].sku) return bad("order lines not in SKU order");
+    }
   } else {
     r->sku = Get<std::uint32_t>(payload);
     if (Get<std::uint32_t>(payload + 4) != 0) return bad("nonzero reserved field");

@@ -34,6 +34,14 @@ struct Record {
   std::string_view name;      // define only
   std::uint64_t offset = 0;   // byte offset of the record in its file
   std::uint32_t bytes = 0;    // header + payload
+  // Order records (types 5..10). Times are unix nanoseconds.
+  std::uint64_t order_id = 0;
+  std::int64_t deadline = 0;     // reserve: the hold's deadline; close: the reserve's deadline (its tag)
+  std::int64_t at = 0;           // close, failed reserve: when
+  std::uint32_t short_line = 0;  // failed reserve
+  std::int64_t available = 0;    // failed reserve: available count seen on the short line
+  std::uint32_t line_count = 0;  // reserve, failed reserve
+  OrderLineRecord lines[kOrderLinesMax] = {};
 };
 
 class SegmentReader {

@@ -42,6 +42,7 @@ JournalWriter::JournalWriter(const WriterOptions& options)
       next_sequence_(options.first_sequence) {
   for (std::size_t i = 0; i < kProducersMax; ++i) producers_[i].store(nullptr, std::memory_order_relaxed);
   shared_producer_.shared = true;
+  shared_producer_.index = static_cast<std::uint32_t>(kProducersMax);
   durable_sequence_.store(options.first_sequence - 1, std::memory_order_relaxed);
   scratch_.resize(kJournalQueueDepth);
   buffer_.reserve(kBatchChangesMax * kStockRecordBytes);
@@ -66,6 +67,7 @@ Producer* JournalWriter::ThisThreadProducer() {
   if (p != nullptr) return p;
   std::lock_guard<std::mutex> lock(create_mu_);
   p = new Producer();
+  p->index = static_cast<std::uint32_t>(index);
   // Release: publishes the constructed producer to the journal thread.
   producers_[index].store(p, std::memory_order_release);
   std::size_t used = producers_used_.load(std::memory_order_relaxed);  // writers hold create_mu_
@@ -82,18 +84,18 @@ void JournalWriter::Kick() {
   wake_cv_.notify_one();
 }
 
-Outcome JournalWriter::WaitForRoom(Producer* p) {
+Outcome JournalWriter::WaitForRoom(Producer* p, std::size_t entries) {
   Kick();
   if (options_.full_queue == FullQueuePolicy::kRefuse) return Outcome::kBackpressure;
   for (int i = 0; i < kWaitSpins; ++i) {
-    if (p->ring.write_available() > 0) return Outcome::kOk;
+    if (p->ring.write_available() >= entries) return Outcome::kOk;
     if (failed_.load(std::memory_order_acquire)) return Outcome::kReadOnly;
     CpuRelax();
   }
   while (true) {
     // Acquire: pairs with the journal thread's release bump after a commit.
     const std::uint32_t w = p->wake.load(std::memory_order_acquire);
-    if (p->ring.write_available() > 0) return Outcome::kOk;
+    if (p->ring.write_available() >= entries) return Outcome::kOk;
     if (failed_.load(std::memory_order_acquire)) return Outcome::kReadOnly;
     Kick();
     p->wake.wait(w, std::memory_order_acquire);
@@ -287,6 +289,49 @@ void JournalWriter::Accumulate(const Entry& e) {
   sum += q;
 }
 
+void JournalWriter::Consume(const Entry& e) {
+  if (group_need_ > 0) {
+    assert(e.type == kEntryContinuation);
+    group_[group_have_++] = e;
+    if (group_have_ == group_need_) EncodeOrderGroup();
+    return;
+  }
+  if (e.type == RecordType::kTake || e.type == RecordType::kRestock) {
+    Accumulate(e);
+    return;
+  }
+  group_need_ = OrderGroupEntries(e);
+  assert(group_need_ <= kOrderEntriesMax);
+  group_[0] = e;
+  group_have_ = 1;
+}
+
+void JournalWriter::EncodeOrderGroup() {
+  const Entry& head = group_[0];
+  const std::uint64_t id = static_cast<std::uint64_t>(head.value);
+  OrderLineRecord lines[kOrderLinesMax];
+  const std::size_t at = buffer_.size();
+  if (head.type == RecordType::kOrderReserve || head.type == RecordType::kOrderReserveFailed) {
+    const std::size_t first_line = head.type == RecordType::kOrderReserve ? 2 : 3;
+    for (std::uint32_t i = 0; i < head.sku; ++i) {
+      const Entry& l = group_[first_line + i];
+      lines[i] = {l.sku, static_cast<std::uint32_t>(l.value)};
+    }
+    if (head.type == RecordType::kOrderReserve) {
+      buffer_.resize(at + OrderReserveRecordBytes(head.sku));
+      EncodeOrderReserveRecord(buffer_.data() + at, next_sequence_++, id, group_[1].value, lines, head.sku);
+    } else {
+      buffer_.resize(at + OrderFailedRecordBytes(head.sku));
+      EncodeOrderFailedRecord(buffer_.data() + at, next_sequence_++, id, group_[1].value, group_[1].sku,
+                              group_[2].value, lines, head.sku);
+    }
+  } else {
+    buffer_.resize(at + kOrderCloseRecordBytes);
+    EncodeOrderCloseRecord(buffer_.data() + at, head.type, next_sequence_++, id, group_[1].value, group_[2].value);
+  }
+  group_have_ = group_need_ = 0;
+}
+
 std::size_t JournalWriter::Collect() {
   batch_changes_ = 0;
   // Control records first, in their order.
@@ -316,10 +361,22 @@ std::size_t JournalWriter::Collect() {
       const std::size_t want = std::min(scratch_.size(), kBatchChangesMax - batch_changes_);
       const std::size_t n = p->ring.pop(scratch_.data(), want);
       if (n == 0) break;
-      for (std::size_t i = 0; i < n; ++i) Accumulate(scratch_[i]);
+      for (std::size_t i = 0; i < n; ++i) Consume(scratch_[i]);
       p->popped += n;
       p->touched = true;
       batch_changes_ += n;
+    }
+    // The batch limit may have cut an order group: the rest is in the ring
+    // (a group is pushed at once), so finish it here; a batch may pass
+    // kBatchChangesMax by at most kOrderEntriesMax - 1.
+    while (group_need_ > 0) {
+      Entry e;
+      const bool popped = p->ring.pop(e);
+      assert(popped);
+      (void)popped;
+      Consume(e);
+      ++p->popped;
+      ++batch_changes_;
     }
   };
   for (std::size_t i = 0; i < used; ++i) {

@@ -101,6 +101,27 @@ struct Entry {
 };
 static_assert(sizeof(Entry) == 16, "two entries per 32 bytes");
 
+// An order record travels as a group of consecutive entries of one producer,
+// pushed with one ring push (one release of the ring's write index), so the
+// journal thread sees all of a group or none of it:
+//   reserve: {kOrderReserve, lines, id} {cont, 0, deadline} {cont, sku, qty} x lines
+//   close:   {kOrderCommit|Cancel|Return|Expire, 0, id} {cont, 0, tag} {cont, 0, at}
+//   failed:  {kOrderReserveFailed, lines, id} {cont, short_line, at} {cont, 0, available}
+//            {cont, sku, qty} x lines
+// `cont` is never written to disk.
+inline constexpr RecordType kEntryContinuation = static_cast<RecordType>(0xFF);
+// The longest group (a failed reserve of kOrderLinesMax lines): what an order
+// operation reserves before it changes anything.
+inline constexpr std::size_t kOrderEntriesMax = 3 + kOrderLinesMax;
+// Entries in the group an order record's head entry starts.
+inline std::size_t OrderGroupEntries(const Entry& head) {
+  switch (head.type) {
+    case RecordType::kOrderReserve: return 2 + head.sku;
+    case RecordType::kOrderReserveFailed: return 3 + head.sku;
+    default: return 3;
+  }
+}
+
 struct alignas(kCacheLineSize) Producer {
   boost::lockfree::spsc_queue<Entry, boost::lockfree::capacity<kJournalQueueDepth>> ring;
   // Changes pushed so far: written by the owner only (release, read by
@@ -117,6 +138,8 @@ struct alignas(kCacheLineSize) Producer {
   // Set for the one producer shared by slot-less threads (guard with
   // JournalWriter::shared_mu()).
   bool shared = false;
+  // Its index for ProducerAt (kProducersMax for the shared one).
+  std::uint32_t index = 0;
 };
 
 struct WriterOptions {
@@ -146,15 +169,17 @@ class JournalWriter {
 
   // Before a change: kOk when the next Push cannot fail; kBackpressure or
   // kReadOnly when the change must not be made. REQUIRES: p is the caller's.
-  Outcome Reserve(Producer* p) {
+  // `entries`: how many the next push will take (an order group needs up to
+  // kOrderEntriesMax).
+  Outcome Reserve(Producer* p, std::size_t entries = 1) {
     if (failed_.load(std::memory_order_relaxed)) return Outcome::kReadOnly;
     const std::size_t room = p->ring.write_available();
     if (room > kKickRoom) return Outcome::kOk;
-    if (room > 0) {
+    if (room >= entries) {
       MaybeKick();
       return Outcome::kOk;
     }
-    return WaitForRoom(p);
+    return WaitForRoom(p, entries);
   }
   // After the change. Returns the change's producer-local sequence.
   // REQUIRES: Reserve(p) returned kOk and nothing was pushed since.
@@ -168,6 +193,26 @@ class JournalWriter {
     if (durability_ == Durability::kSync) MaybeKick();
     return seq;
   }
+  // An order group (see Entry): one push, so the journal thread sees it whole.
+  // REQUIRES: Reserve(p, n) returned kOk and nothing was pushed since.
+  std::uint64_t PushGroup(Producer* p, const Entry* entries, std::size_t n) {
+    const std::size_t pushed = p->ring.push(entries, n);
+    assert(pushed == n);
+    (void)pushed;
+    const std::uint64_t seq = p->pushed.load(std::memory_order_relaxed) + n;
+    // Release: pairs with Flush()'s acquire, as in Push.
+    p->pushed.store(seq, std::memory_order_release);
+    if (durability_ == Durability::kSync) MaybeKick();
+    return seq;
+  }
+  // The producer with this index (kProducersMax: the shared one); null if
+  // none was created. Used to wait on another thread's order record.
+  Producer* ProducerAt(std::uint32_t index) {
+    if (index >= kProducersMax) return &shared_producer_;
+    // Acquire: pairs with ThisThreadProducer's release store.
+    return producers_[index].load(std::memory_order_acquire);
+  }
+
   // Blocks until p's change `seq` is durable (true) or the journal failed
   // (false). Spins briefly, then futex-waits.
   bool WaitDurable(Producer* p, std::uint64_t seq);
@@ -212,6 +257,10 @@ class JournalWriter {
   // Drains rings and the control queue into the batch; returns changes taken.
   std::size_t Collect();
   void Accumulate(const Entry& e);
+  // Takes one entry off a ring: stock entries accumulate, order groups are
+  // assembled in group_ and encoded when complete.
+  void Consume(const Entry& e);
+  void EncodeOrderGroup();
   void EncodeBatch();
   void Commit();
   absl::Status OpenSegment();
@@ -225,7 +274,7 @@ class JournalWriter {
     if (sleeping_.fetch_add(0, std::memory_order_seq_cst) != 0) Kick();
   }
   void Kick();
-  Outcome WaitForRoom(Producer* p);
+  Outcome WaitForRoom(Producer* p, std::size_t entries);
   bool WaitOn(Producer* p, std::uint64_t seq);
 
   const WriterOptions options_;
@@ -270,6 +319,8 @@ class JournalWriter {
   std::vector<Acc> accs_;
   std::string buffer_;
   std::size_t batch_changes_ = 0;
+  Entry group_[kOrderEntriesMax];  // the order group being assembled
+  std::size_t group_have_ = 0, group_need_ = 0;
 
   // Rotation requests from the checkpointer.
   std::mutex rotate_mu_;

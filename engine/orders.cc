@@ -2,42 +2,29 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <new>
 #include <type_traits>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "flashstock/catalog.h"
 #include "flashstock/stock_cell.h"
 #include "internal/check.h"
 #include "internal/timer_wheel.h"
 
-// Structure. Each of the kOrderShards shards has one std::mutex guarding
-// three things: its part of the id -> slot table (chained buckets linked
-// through Slot::chain), its free-slot list, and its intake list of new slots
-// for the expiry driver (both linked through Slot::next). So a reserve takes
-// one mutex once (lookup, slot, insert, hand-off), a commit takes it once
-// (lookup, decision), and the driver takes each shard's once per sweep to
-// collect new slots and once more to forget a whole batch. A slot freed by
-// forgetting goes to the free list of the shard its id lived in; ids hash
-// uniformly, so every shard's list is refilled at the rate it is drained.
-// A shard with an empty list takes a fresh slot, or steals from another
-// shard (never holding two shard mutexes). There is no shared allocator line.
-//
 // Memory ordering, edge by edge.
 //
 // 1. Reserve -> other API threads. The reserving thread fills the slot (id,
-//    deadline, lines) and links it into its bucket under the shard mutex;
-//    every other API thread finds the slot under that mutex, so the
-//    unlock/lock pair publishes those fields. They do not change while the
-//    slot is busy.
+//    deadline, lines) and inserts id -> slot under the shard mutex; every
+//    other API thread finds the slot under that mutex, so the unlock/lock
+//    pair publishes those fields. They do not change while the slot is busy.
 // 2. Reserve's outcome. The stock moves and the failure fields
-//    (short_line, short_available, changed_nanos) are written outside the
-//    mutex, then the state is stored HELD or FAILED with release; readers
-//    load the state with acquire before reading the failure fields.
-// 3. Reserve -> expiry driver. The slot joins the shard's intake list under
-//    the shard mutex; the driver takes the list under the same mutex, so it
-//    sees every field written before. Its state may still be RESERVING: the
-//    driver then looks again a tick later (acquire, pairing with edge 2).
+//    (short_line, short_available) are written outside the mutex, then the
+//    state is stored HELD or FAILED with release; readers load the state with
+//    acquire before reading the failure fields.
+// 3. Reserve -> expiry driver. HandOff pushes the slot on the shard's
+//    hand-off list with a release CAS; the driver takes the whole list with
+//    an acquire exchange, so it sees every field written before the push.
 // 4. The decision. The CAS HELD -> <winner>|moving (and COMMITTED ->
 //    RETURNED|moving) is relaxed: it publishes nothing. The slot's fields are
 //    already visible to both possible deciders (edges 1 and 3), the stock
@@ -46,17 +33,14 @@
 //    so at most two (one API thread, the driver) ever race, and only from
 //    HELD.
 // 5. Finish -> recycling. The winner reads the slot's lines while moving
-//    stock, stamps changed_nanos, then stores the final state with release.
-//    The driver forgets a slot only after an acquire load, under the shard
-//    mutex, shows a final state without the moving bit, so the winner's
-//    reads happen before the slot's next owner writes. A Return, which waits
-//    for COMMITTED without the moving bit, is ordered after the commit's
-//    stock moves the same way.
-// 6. Free lists. The driver unlinks a forgotten slot and pushes it on its
-//    shard's free list under the shard mutex; a reserving thread pops under
-//    the same mutex (or, stealing, under the victim's mutex and then its
-//    own), so the driver's last reads of the slot happen before the new
-//    owner's writes.
+//    stock, then stores the final state with release. The driver recycles a
+//    slot only after an acquire load shows a final state without the moving
+//    bit, so the winner's reads happen before the slot's next owner writes.
+//    A Return, which waits for COMMITTED without the moving bit, is ordered
+//    after the commit's stock moves the same way.
+// 6. Free list. The driver pushes a slot with a release CAS on free_head_; a
+//    reserving thread pops with acquire, so the driver's last reads of the
+//    slot happen before the new owner's writes.
 
 namespace flashstock {
 
@@ -66,16 +50,13 @@ constexpr OrderState StateOf(std::uint32_t word) { return static_cast<OrderState
 
 struct alignas(kCacheLineSize) OrderBook::Slot {
   std::atomic<std::uint32_t> state{StateWord(OrderState::kNone)};  // OrderState | kMovingBit
-  // Free list or intake list (under the shard mutex), or the driver's
-  // forget batch (driver only, while the slot is still busy).
-  std::uint32_t next = kNoSlot;
+  std::atomic<std::uint32_t> next{kNoSlot};  // free list or hand-off list
   OrderId id = 0;
   std::int64_t deadline_nanos = 0;
   // Time of the last final-state change. Atomic because a Return rewrites it
   // while the driver may be reading it; relaxed: ordered by `state` (edge 5).
   std::atomic<std::int64_t> changed_nanos{0};
   std::int64_t short_available = 0;  // FAILED: the available count seen
-  std::uint32_t chain = 0;           // next slot in the bucket, index + 1; shard mutex
   std::uint8_t line_count = 0;
   std::uint8_t short_line = 0;       // FAILED: which line was short
   PackedLine lines[kOrderLinesMax];
@@ -83,11 +64,12 @@ struct alignas(kCacheLineSize) OrderBook::Slot {
 static_assert(kOrderLinesMax <= 255, "line_count fits a byte");
 
 struct alignas(kCacheLineSize) OrderBook::Shard {
-  // Held for a lookup plus at most one claim or one decision CAS (or, by the
-  // driver, one batch): never while stock moves, never across a wait.
+  // Guards `ids`. Held for a lookup, an insert or erase, and at most one
+  // CAS: never while stock moves, never across a wait.
   std::mutex mu;
-  std::uint32_t free_head = kNoSlot;    // guarded by mu (edge 6)
-  std::uint32_t intake_head = kNoSlot;  // guarded by mu (edge 3)
+  absl::flat_hash_map<OrderId, std::uint32_t> ids;
+  // Head of this shard's hand-off list to the expiry driver (edge 3).
+  std::atomic<std::uint32_t> incoming{kNoSlot};
 };
 
 namespace {
@@ -108,6 +90,36 @@ class Backoff {
 
  private:
   int spins_ = 0;
+};
+
+// One operation's journal reservation (see OrderJournal): Begin() before
+// anything changes; Append() once the transition is won; otherwise the
+// destructor abandons it.
+class Prepared {
+ public:
+  explicit Prepared(OrderJournal* journal) : journal_(journal) {}
+  ~Prepared() { Release(); }
+  Prepared(const Prepared&) = delete;
+  Prepared& operator=(const Prepared&) = delete;
+  Outcome Begin() {
+    if (journal_ == nullptr) return Outcome::kOk;
+    const Outcome o = journal_->Prepare();
+    open_ = o == Outcome::kOk;
+    return o;
+  }
+  OrderTicket Append(const OrderEvent& event) {
+    if (!open_) return {};
+    open_ = false;
+    return journal_->Append(event);
+  }
+  void Release() {
+    if (open_) journal_->Abandon();
+    open_ = false;
+  }
+
+ private:
+  OrderJournal* const journal_;
+  bool open_ = false;
 };
 
 std::int64_t TickCeil(std::int64_t nanos) {
@@ -136,26 +148,6 @@ std::string_view OrderStateName(OrderState state) {
 void OrderBook::SlotsDeleter::operator()(Slot* slots) const {
   ::operator delete(slots, std::align_val_t{alignof(Slot)});
 }
-void OrderBook::BucketsDeleter::operator()(std::uint32_t* buckets) const { std::free(buckets); }
-
-namespace {
-// About one bucket per slot: chains stay ~1 long when the book is full.
-int BucketBitsFor(std::uint32_t orders_max) {
-  int bits = 0;
-  while ((std::size_t{kOrderShards} << bits) < orders_max) ++bits;
-  return bits;
-}
-// splitmix64's finaliser: ids are often sequential, and both the shard
-// (high bits) and the bucket (low bits) need them spread.
-std::uint64_t Mix(std::uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
-}  // namespace
 
 OrderBook::OrderBook(Catalog* catalog, const Clock* clock, std::uint32_t orders_max,
                      std::int64_t retention_ms)
@@ -163,34 +155,30 @@ OrderBook::OrderBook(Catalog* catalog, const Clock* clock, std::uint32_t orders_
       clock_(clock),
       capacity_(orders_max),
       retention_nanos_(retention_ms * 1'000'000),
-      bucket_bits_(BucketBitsFor(orders_max)),
       // Raw storage: a slot is constructed when first handed out, so an
       // engine sized for millions of orders costs address space, not memory,
       // until they come.
       slots_(static_cast<Slot*>(::operator new(sizeof(Slot) * std::size_t{orders_max},
                                                std::align_val_t{alignof(Slot)}))),
       shards_(new Shard[kOrderShards]),
-      buckets_(static_cast<std::uint32_t*>(
-          std::calloc(std::size_t{kOrderShards} << bucket_bits_, sizeof(std::uint32_t)))),
-      forget_heads_(new std::uint32_t[kOrderShards]),
+      free_head_(kNoSlot),
       lateness_histogram_(new std::atomic<std::uint64_t>[kLatenessBuckets]) {
   static_assert(sizeof(Slot) == 2 * kCacheLineSize, "an order slot is two cache lines");
   static_assert(std::is_trivially_destructible_v<Slot>, "slots are freed without destruction");
-  static_assert(sizeof(Shard) == kCacheLineSize, "a shard is one line: no false sharing");
   FLASHSTOCK_CHECK(catalog != nullptr);
   FLASHSTOCK_CHECK(clock != nullptr);
   FLASHSTOCK_CHECK(orders_max >= 1);
   FLASHSTOCK_CHECK(orders_max <= kOrdersMaxLimit);
   FLASHSTOCK_CHECK(retention_ms >= 0);
   FLASHSTOCK_CHECK(retention_ms <= kOrderRetentionMsMax);
-  FLASHSTOCK_CHECK(buckets_ != nullptr);
   for (std::size_t i = 0; i < kLatenessBuckets; ++i) lateness_histogram_[i].store(0, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(sweep_mu_);
-  for (std::size_t s = 0; s < kOrderShards; ++s) forget_heads_[s] = kNoSlot;
   wheel_ = std::make_unique<internal::TimerWheel>(orders_max, TickFloor(clock_->NowNanos()));
 }
 
-OrderBook::~OrderBook() {
+OrderBook::~OrderBook() { StopExpiryThread(); }
+
+void OrderBook::StopExpiryThread() {
   {
     std::lock_guard<std::mutex> lock(thread_mu_);
     stop_ = true;
@@ -199,79 +187,44 @@ OrderBook::~OrderBook() {
   if (expiry_thread_.joinable()) expiry_thread_.join();
 }
 
-OrderBook::Place OrderBook::PlaceOf(OrderId id) const {
-  const std::uint64_t h = Mix(id);
-  const std::size_t shard = static_cast<std::size_t>(h >> (64 - 6)) & (kOrderShards - 1);
-  const std::size_t bucket = static_cast<std::size_t>(h) & ((std::size_t{1} << bucket_bits_) - 1);
-  return {&shards_[shard], &buckets_[(shard << bucket_bits_) | bucket]};
-}
-static_assert(kOrderShards <= 64, "PlaceOf takes the hash's top 6 bits");
-
-std::size_t OrderBook::ShardIndex(const Shard& shard) const {
-  return static_cast<std::size_t>(&shard - shards_.get());
-}
-
-std::uint32_t OrderBook::Find(const Place& place, OrderId id) const {
-  for (std::uint32_t link = *place.bucket; link != 0; link = slots_[link - 1].chain) {
-    if (slots_[link - 1].id == id) return link - 1;
+void OrderBook::SetJournal(OrderJournal* journal) {
+  if (journal != nullptr && tickets_ == nullptr) {
+    static_assert(std::is_trivially_copyable_v<Tickets>, "tickets live in raw memory");
+    tickets_.reset(static_cast<Tickets*>(::operator new(sizeof(Tickets) * std::size_t{capacity_})));
+    // Slots in use already (restored) have no records to wait for.
+    std::fill_n(tickets_.get(), fresh_.load(std::memory_order_relaxed), Tickets{});
   }
-  return kNoSlot;
+  journal_ = journal;
 }
 
-std::uint32_t OrderBook::Claim(const Place& place, OrderId id, const Normalised& norm,
-                               std::int64_t deadline_nanos) {
-  Shard& shard = *place.shard;
-  std::uint32_t index = shard.free_head;
-  if (index != kNoSlot) {
-    shard.free_head = slots_[index].next;
-  } else {
-    // Relaxed: the counter only hands out distinct indices; the new slot is
-    // constructed by its owner and published by the shard mutex (edge 1).
-    std::uint32_t fresh = fresh_.load(std::memory_order_relaxed);
-    do {
-      if (fresh >= capacity_) return kNoSlot;
-    } while (!fresh_.compare_exchange_weak(fresh, fresh + 1, std::memory_order_relaxed,
-                                           std::memory_order_relaxed));
-    index = fresh;
-    new (&slots_[index]) Slot();
+OrderEvent OrderBook::EventOf(const Slot& slot, OrderState state) const {
+  OrderEvent e;
+  e.state = state;
+  e.id = slot.id;
+  e.deadline_nanos = slot.deadline_nanos;
+  e.at_nanos = clock_->NowNanos();
+  if (state == OrderState::kHeld || state == OrderState::kFailed) {
+    e.line_count = slot.line_count;
+    for (std::uint32_t i = 0; i < slot.line_count; ++i) e.lines[i] = {slot.lines[i].sku, slot.lines[i].quantity};
   }
-  Slot& slot = slots_[index];
-  slot.id = id;
-  slot.deadline_nanos = deadline_nanos;
-  slot.line_count = static_cast<std::uint8_t>(norm.count);
-  std::copy_n(norm.lines.begin(), norm.count, slot.lines);
-  // Relaxed: published with the other fields by the mutex (edge 1).
-  slot.state.store(StateWord(OrderState::kReserving), std::memory_order_relaxed);
-  slot.chain = *place.bucket;
-  *place.bucket = index + 1;
-  slot.next = shard.intake_head;  // edge 3
-  shard.intake_head = index;
-  return index;
+  if (state == OrderState::kFailed) {
+    e.short_line = slot.short_line;
+    e.available = slot.short_available;
+  }
+  return e;
 }
 
-bool OrderBook::Steal(Shard& shard) {
-  // Up to this many slots per steal: enough that a starved shard does not
-  // come back at once, few enough to leave the victim some.
-  constexpr int kStealMax = 16;
-  const std::size_t mine = ShardIndex(shard);
-  for (std::size_t k = 1; k < kOrderShards; ++k) {
-    Shard& victim = shards_[(mine + k) & (kOrderShards - 1)];
-    std::uint32_t first, last;
-    {
-      std::lock_guard<std::mutex> lock(victim.mu);
-      first = victim.free_head;
-      if (first == kNoSlot) continue;
-      last = first;
-      for (int n = 1; n < kStealMax && slots_[last].next != kNoSlot; ++n) last = slots_[last].next;
-      victim.free_head = slots_[last].next;
-    }
-    std::lock_guard<std::mutex> lock(shard.mu);
-    slots_[last].next = shard.free_head;
-    shard.free_head = first;
-    return true;
-  }
-  return false;
+OrderResult OrderBook::Acknowledge(OrderResult result, const OrderTicket* tickets, std::size_t count) {
+  if (journal_ != nullptr && !journal_->WaitDurable(tickets, count)) return {Outcome::kReadOnly, result.state};
+  return result;
 }
+
+OrderBook::Shard& OrderBook::ShardFor(OrderId id) const {
+  // High bits: flat_hash_map filters on the hash's low 7 bits (STYLE.md).
+  const std::size_t h = absl::Hash<OrderId>{}(id);
+  return shards_[h >> (sizeof(std::size_t) * 8 - 6) & (kOrderShards - 1)];
+}
+static_assert(kOrderShards <= 64, "ShardFor takes the hash's top 6 bits");
 
 OrderResult OrderBook::Normalise(std::span<const OrderLine> lines, Normalised* out) const {
   out->count = 0;
@@ -298,29 +251,87 @@ OrderResult OrderBook::Normalise(std::span<const OrderLine> lines, Normalised* o
   return {Outcome::kOk};
 }
 
+std::uint32_t OrderBook::Allocate() {
+  // Acquire: pairs with Free's release CAS (edge 6).
+  std::uint64_t head = free_head_.load(std::memory_order_acquire);
+  while (static_cast<std::uint32_t>(head) != kNoSlot) {
+    const std::uint32_t index = static_cast<std::uint32_t>(head);
+    // May read a link that is being rewritten (the slot popped and pushed
+    // again meanwhile); then the tag has moved on and the CAS fails.
+    const std::uint32_t next = slots_[index].next.load(std::memory_order_relaxed);
+    const std::uint64_t desired = (((head >> 32) + 1) << 32) | next;
+    if (free_head_.compare_exchange_weak(head, desired, std::memory_order_acquire,
+                                         std::memory_order_acquire)) {
+      return index;
+    }
+  }
+  // Relaxed: the counter only hands out distinct indices; the new slot is
+  // constructed by its owner and published by the shard mutex (edge 1).
+  std::uint32_t fresh = fresh_.load(std::memory_order_relaxed);
+  while (fresh < capacity_) {
+    if (fresh_.compare_exchange_weak(fresh, fresh + 1, std::memory_order_relaxed,
+                                     std::memory_order_relaxed)) {
+      new (&slots_[fresh]) Slot();
+      return fresh;
+    }
+  }
+  return kNoSlot;
+}
+
+void OrderBook::Free(std::uint32_t index) {
+  std::uint64_t head = free_head_.load(std::memory_order_relaxed);
+  while (true) {
+    slots_[index].next.store(static_cast<std::uint32_t>(head), std::memory_order_relaxed);
+    const std::uint64_t desired = (((head >> 32) + 1) << 32) | index;
+    // Release: pairs with Allocate's acquire (edge 6), and publishes `next`.
+    if (free_head_.compare_exchange_weak(head, desired, std::memory_order_release,
+                                         std::memory_order_relaxed)) {
+      return;
+    }
+  }
+}
+
+void OrderBook::HandOff(Shard& shard, std::uint32_t index) {
+  std::uint32_t head = shard.incoming.load(std::memory_order_relaxed);
+  do {
+    slots_[index].next.store(head, std::memory_order_relaxed);
+    // Release: pairs with the driver's acquire exchange in Sweep (edge 3).
+  } while (!shard.incoming.compare_exchange_weak(head, index, std::memory_order_release,
+                                                 std::memory_order_relaxed));
+}
+
 OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std::int64_t ttl_ms) {
   if (id == 0 || ttl_ms < kHoldTtlMsMin || ttl_ms > kHoldTtlMsMax || lines.empty()) {
     return {Outcome::kInvalidOrder};
   }
   Normalised norm;
   if (OrderResult r = Normalise(lines, &norm); !r.ok()) return r;
+  // Journal room first: a refusal here has changed nothing.
+  Prepared prepared(journal_);
+  if (const Outcome o = prepared.Begin(); o != Outcome::kOk) return {o};
 
-  // One clock read: the deadline, and the change stamp if the reserve fails.
-  const std::int64_t now = clock_->NowNanos();
-  const Place place = PlaceOf(id);
+  Shard& shard = ShardFor(id);
   std::uint32_t index = kNoSlot;
+  OrderResult retry_answer;
+  OrderTicket retry_waits[2];
   for (Backoff backoff;; backoff.Wait()) {
-    std::unique_lock<std::mutex> lock(place.shard->mu);
-    const std::uint32_t found = Find(place, id);
-    if (found == kNoSlot) {
-      index = Claim(place, id, norm, now + ttl_ms * 1'000'000);
-      if (index != kNoSlot) break;
-      lock.unlock();
-      if (!Steal(*place.shard)) return {Outcome::kOrdersFull};
-      continue;  // look the id up again: a duplicate may have come meanwhile
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto it = shard.ids.find(id);
+    if (it == shard.ids.end()) {
+      index = Allocate();
+      if (index == kNoSlot) return {Outcome::kOrdersFull};
+      Slot& slot = slots_[index];
+      slot.id = id;
+      slot.deadline_nanos = clock_->NowNanos() + ttl_ms * 1'000'000;
+      slot.line_count = static_cast<std::uint8_t>(norm.count);
+      std::copy_n(norm.lines.begin(), norm.count, slot.lines);
+      // Relaxed: published with the other fields by the mutex (edge 1).
+      slot.state.store(StateWord(OrderState::kReserving), std::memory_order_relaxed);
+      shard.ids.emplace(id, index);
+      break;
     }
     // A retry (or a concurrent duplicate) of a known id.
-    const Slot& slot = slots_[found];
+    const Slot& slot = slots_[it->second];
     if (slot.line_count != norm.count || !std::equal(norm.lines.begin(), norm.lines.begin() + norm.count, slot.lines)) {
       return {Outcome::kOrderConflict};
     }
@@ -328,11 +339,23 @@ OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std
     const std::uint32_t word = slot.state.load(std::memory_order_acquire);
     const OrderState state = StateOf(word);
     if (state == OrderState::kReserving) continue;  // the first reserve is still moving stock
+    if (journal_ != nullptr && (word & kMovingBit) != 0) continue;  // a close's ticket is not there yet
     if (state == OrderState::kFailed) {
-      return {Outcome::kInsufficient, state, SkuHandle{slot.lines[slot.short_line].sku},
-              slot.short_available};
+      retry_answer = {Outcome::kInsufficient, state, SkuHandle{slot.lines[slot.short_line].sku},
+                      slot.short_available};
+    } else {
+      retry_answer = {Outcome::kOk, state};
     }
-    return {Outcome::kOk, state};
+    if (journal_ == nullptr) return retry_answer;
+    // The answer repeats what the journal says: it waits for those records.
+    retry_waits[0] = tickets_[it->second].reserve;
+    retry_waits[1] = state == OrderState::kFailed || state == OrderState::kHeld ? OrderTicket{}
+                                                                                : tickets_[it->second].close;
+    break;
+  }
+  if (index == kNoSlot) {
+    prepared.Release();
+    return Acknowledge(retry_answer, retry_waits, 2);
   }
 
   // Outside the mutex: move stock, line by line, in SKU order.
@@ -343,14 +366,31 @@ OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std
     for (std::uint32_t j = 0; j < i; ++j) catalog_->cell(norm.lines[j].sku).ReleaseHold(norm.lines[j].quantity);
     slot.short_line = static_cast<std::uint8_t>(i);
     slot.short_available = change.available;
-    slot.changed_nanos.store(now, std::memory_order_relaxed);
+    slot.changed_nanos.store(clock_->NowNanos(), std::memory_order_relaxed);
+    OrderTicket ticket;
+    if (journal_ != nullptr) {
+      // Journaled so that the id stays failed across a restart.
+      ticket = prepared.Append(EventOf(slot, OrderState::kFailed));
+      tickets_[index] = {ticket, {}};
+    }
     // Release: publishes the failure fields (edge 2).
     slot.state.store(StateWord(OrderState::kFailed), std::memory_order_release);
-    return {Outcome::kInsufficient, OrderState::kFailed, SkuHandle{norm.lines[i].sku}, change.available};
+    HandOff(shard, index);  // remembered for retention, then forgotten
+    return Acknowledge({Outcome::kInsufficient, OrderState::kFailed, SkuHandle{norm.lines[i].sku}, change.available},
+                       &ticket, 1);
+  }
+  OrderTicket ticket;
+  if (journal_ != nullptr) {
+    // Every line is held: the whole reserve is one record (all lines or none
+    // on disk). Pushed before HELD is published, so any close of this order
+    // is pushed after it and can find its ticket.
+    ticket = prepared.Append(EventOf(slot, OrderState::kHeld));
+    tickets_[index] = {ticket, {}};
   }
   // Release: pairs with acquire loads of the state (edge 2).
   slot.state.store(StateWord(OrderState::kHeld), std::memory_order_release);
-  return {Outcome::kOk, OrderState::kHeld};
+  HandOff(shard, index);
+  return Acknowledge({Outcome::kOk, OrderState::kHeld}, &ticket, 1);
 }
 
 OrderResult OrderBook::Commit(OrderId id) { return Decide(id, OrderState::kCommitted, true); }
@@ -359,48 +399,80 @@ OrderResult OrderBook::Return(OrderId id) { return Decide(id, OrderState::kRetur
 
 OrderResult OrderBook::Decide(OrderId id, OrderState target, bool honour_deadline) {
   const OrderState from = target == OrderState::kReturned ? OrderState::kCommitted : OrderState::kHeld;
-  const Place place = PlaceOf(id);
+  // Journal room first: a refusal here has changed nothing.
+  Prepared prepared(journal_);
+  if (const Outcome o = prepared.Begin(); o != Outcome::kOk) return {o};
+  Shard& shard = ShardFor(id);
   for (Backoff backoff;; backoff.Wait()) {
-    // One clock read, outside the mutex: the deadline check and the stamp of
-    // the change. The decision takes effect at this instant.
-    const std::int64_t now = clock_->NowNanos();
     std::uint32_t index;
     OrderState won = target;
+    Tickets deps{};
+    OrderResult answer;  // set when this call loses
+    bool lost = false;
     {
-      std::lock_guard<std::mutex> lock(place.shard->mu);
-      index = Find(place, id);
-      if (index == kNoSlot) return {Outcome::kUnknownOrder};
+      std::lock_guard<std::mutex> lock(shard.mu);
+      auto it = shard.ids.find(id);
+      if (it == shard.ids.end()) return {Outcome::kUnknownOrder};
+      index = it->second;
       Slot& slot = slots_[index];
       // Acquire: pairs with the release stores of edges 2 and 5.
       std::uint32_t word = slot.state.load(std::memory_order_acquire);
       if (word == StateWord(OrderState::kReserving)) continue;
       // A return waits for a commit to finish moving its stock (edge 5).
       if (word == (StateWord(from) | kMovingBit)) continue;
+      // Journaled: a loser names the winner only once the winner's record is
+      // pushed (its ticket is stored before the final state is).
+      if (journal_ != nullptr && (word & kMovingBit) != 0) continue;
       if (word != StateWord(from)) {
+        lost = true;
+        answer = {Outcome::kOrderClosed, StateOf(word)};
         if (target == OrderState::kReturned && StateOf(word) == OrderState::kHeld) {
-          return {Outcome::kOrderOpen, OrderState::kHeld};
+          answer = {Outcome::kOrderOpen, OrderState::kHeld};
         }
-        return {Outcome::kOrderClosed, StateOf(word)};
-      }
-      if (honour_deadline && from == OrderState::kHeld && now >= slot.deadline_nanos) {
-        won = OrderState::kExpired;  // a late commit or cancel performs the expiry
-      }
-      // The decision (edge 4). Relaxed: publishes nothing; see the top.
-      if (!slot.state.compare_exchange_strong(word, StateWord(won) | kMovingBit,
-                                              std::memory_order_relaxed,
-                                              std::memory_order_relaxed)) {
-        // Only the expiry driver decides outside this mutex, and only from
-        // HELD: it won.
-        return {Outcome::kOrderClosed, StateOf(word)};
+        if (journal_ == nullptr) return answer;
+        deps = tickets_[index];
+        if (StateOf(word) == OrderState::kHeld) deps.close = {};
+      } else {
+        if (honour_deadline && from == OrderState::kHeld && clock_->NowNanos() >= slot.deadline_nanos) {
+          won = OrderState::kExpired;  // a late commit or cancel performs the expiry
+        }
+        // The decision (edge 4). Relaxed: publishes nothing; see the top.
+        if (!slot.state.compare_exchange_strong(word, StateWord(won) | kMovingBit, std::memory_order_relaxed,
+                                                std::memory_order_relaxed)) {
+          // Only the expiry driver decides outside this mutex, and only from
+          // HELD: it won. Journaled, wait for its record (loop); else answer.
+          if (journal_ != nullptr) continue;
+          return {Outcome::kOrderClosed, StateOf(word)};
+        }
+        // Read before this close overwrites them: the reserve (and, for a
+        // return, the commit) this answer depends on.
+        if (journal_ != nullptr) deps = tickets_[index];
       }
     }
-    Finish(index, won, now);
-    if (won != target) return {Outcome::kOrderClosed, won};
-    return {Outcome::kOk, won};
+    if (lost) {
+      prepared.Release();
+      const OrderTicket waits[2] = {deps.reserve, deps.close};
+      return Acknowledge(answer, waits, 2);
+    }
+    OrderTicket own;
+    if (journal_ != nullptr) {
+      // Won, stock not moved yet: push the record (room was reserved), and
+      // store its ticket before Finish publishes the final state.
+      own = prepared.Append(EventOf(slots_[index], won));
+      tickets_[index].close = own;
+    }
+    Finish(index, won);
+    const OrderResult result = won != target ? OrderResult{Outcome::kOrderClosed, won} : OrderResult{Outcome::kOk, won};
+    if (journal_ == nullptr) return result;
+    // In sync mode the answer waits for this record, the reserve's and, for
+    // a return, the commit's: they may sit in other threads' rings, and the
+    // journal thread may write them in a later batch than this one.
+    const OrderTicket waits[3] = {own, deps.reserve, target == OrderState::kReturned ? deps.close : OrderTicket{}};
+    return Acknowledge(result, waits, 3);
   }
 }
 
-void OrderBook::Finish(std::uint32_t index, OrderState won, std::int64_t now_nanos) {
+void OrderBook::Finish(std::uint32_t index, OrderState won) {
   Slot& slot = slots_[index];
   for (std::uint32_t i = 0; i < slot.line_count; ++i) {
     StockCell& cell = catalog_->cell(slot.lines[i].sku);
@@ -413,17 +485,17 @@ void OrderBook::Finish(std::uint32_t index, OrderState won, std::int64_t now_nan
       default: FLASHSTOCK_CHECK(false);
     }
   }
-  slot.changed_nanos.store(now_nanos, std::memory_order_relaxed);
+  slot.changed_nanos.store(clock_->NowNanos(), std::memory_order_relaxed);
   // Release: the stock is moved and the lines read (edge 5).
   slot.state.store(StateWord(won), std::memory_order_release);
 }
 
 std::optional<OrderInfo> OrderBook::Get(OrderId id) const {
-  const Place place = PlaceOf(id);
-  std::lock_guard<std::mutex> lock(place.shard->mu);
-  const std::uint32_t index = Find(place, id);
-  if (index == kNoSlot) return std::nullopt;
-  const Slot& slot = slots_[index];
+  Shard& shard = ShardFor(id);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.ids.find(id);
+  if (it == shard.ids.end()) return std::nullopt;
+  const Slot& slot = slots_[it->second];
   OrderInfo info;
   // Acquire: as in Decide. A moving state reports its winner.
   info.state = StateOf(slot.state.load(std::memory_order_acquire));
@@ -444,33 +516,21 @@ std::int64_t OrderBook::ForgetAt(const Slot& slot) const {
 std::size_t OrderBook::Sweep() {
   std::lock_guard<std::mutex> lock(sweep_mu_);
   const std::int64_t now = clock_->NowNanos();
-  // Take every slot reserved since the last sweep (edge 3).
+  // Take every slot handed off since the last sweep (edge 3).
   for (std::size_t s = 0; s < kOrderShards; ++s) {
-    std::uint32_t index;
-    {
-      std::lock_guard<std::mutex> shard_lock(shards_[s].mu);
-      index = shards_[s].intake_head;
-      shards_[s].intake_head = kNoSlot;
-    }
-    // The taken slots stay busy until this driver frees them: nobody else
-    // writes their `next` meanwhile.
+    std::uint32_t index = shards_[s].incoming.exchange(kNoSlot, std::memory_order_acquire);
     while (index != kNoSlot) {
       const Slot& slot = slots_[index];
-      const std::uint32_t following = slot.next;
-      // Acquire: pairs with edge 2. A held order is due at its deadline, a
-      // failed one at its forget time, one still reserving next tick (Visit
-      // files it again once it has settled).
-      const OrderState state = StateOf(slot.state.load(std::memory_order_acquire));
-      const std::int64_t tick = state == OrderState::kFailed      ? TickCeil(ForgetAt(slot))
-                                : state == OrderState::kReserving ? TickFloor(now) + 1
-                                                                  : TickCeil(slot.deadline_nanos);
-      wheel_->Schedule(index, tick);
+      const std::uint32_t following = slot.next.load(std::memory_order_relaxed);
+      // A failed reserve is due at its forget time; everything else at its
+      // deadline (if it closed already, Visit moves it on).
+      const bool failed = StateOf(slot.state.load(std::memory_order_acquire)) == OrderState::kFailed;
+      wheel_->Schedule(index, TickCeil(failed ? ForgetAt(slot) : slot.deadline_nanos));
       index = following;
     }
   }
   std::size_t expired = 0;
   wheel_->Advance(TickFloor(now), [&](std::uint32_t index, std::int64_t) { Visit(index, now, &expired); });
-  ForgetQueued(now);
   sweeps_.store(sweeps_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   scheduled_.store(wheel_->size(), std::memory_order_relaxed);
   return expired;
@@ -481,14 +541,22 @@ void OrderBook::Visit(std::uint32_t index, std::int64_t now, std::size_t* expire
   // Acquire: pairs with the release stores of edges 2 and 5.
   std::uint32_t word = slot.state.load(std::memory_order_acquire);
   if (word == StateWord(OrderState::kHeld)) {
-    if (now < slot.deadline_nanos) {  // filed early while it was still reserving
+    if (now < slot.deadline_nanos) {  // cannot happen with ceil/floor ticks; kept for safety
       wheel_->Schedule(index, TickCeil(slot.deadline_nanos));
+      return;
+    }
+    // Journal room before the decision; without it (backpressure, read-only)
+    // the hold stays held and is looked at again next tick.
+    Prepared prepared(journal_);
+    if (prepared.Begin() != Outcome::kOk) {
+      wheel_->Schedule(index, TickFloor(now) + 1);
       return;
     }
     // The decision (edge 4), racing at most one API thread.
     if (slot.state.compare_exchange_strong(word, StateWord(OrderState::kExpired) | kMovingBit,
                                            std::memory_order_relaxed, std::memory_order_relaxed)) {
-      Finish(index, OrderState::kExpired, now);
+      if (journal_ != nullptr) tickets_[index].close = prepared.Append(EventOf(slot, OrderState::kExpired));
+      Finish(index, OrderState::kExpired);
       ++*expired;
       expired_.store(expired_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       RecordLateness(clock_->NowNanos() - slot.deadline_nanos);
@@ -506,46 +574,20 @@ void OrderBook::Visit(std::uint32_t index, std::int64_t now, std::size_t* expire
     wheel_->Schedule(index, TickCeil(forget_at));
     return;
   }
-  // Forget it with the rest of its shard's batch, under one lock.
-  const std::size_t s = ShardIndex(*PlaceOf(slot.id).shard);
-  slot.next = forget_heads_[s];
-  forget_heads_[s] = index;
-}
-
-void OrderBook::ForgetQueued(std::int64_t now) {
-  for (std::size_t s = 0; s < kOrderShards; ++s) {
-    std::uint32_t index = forget_heads_[s];
-    if (index == kNoSlot) continue;
-    forget_heads_[s] = kNoSlot;
-    std::uint64_t forgotten = 0;
-    std::lock_guard<std::mutex> lock(shards_[s].mu);
-    while (index != kNoSlot) {
-      Slot& slot = slots_[index];
-      const std::uint32_t following = slot.next;
-      // Under the mutex no API thread can decide (edge 4). Acquire: pairs
-      // with edge 5. A return may have won since Visit looked: if it is
-      // still moving, or restarted the retention window, look again later.
-      const std::uint32_t word = slot.state.load(std::memory_order_acquire);
-      if ((word & kMovingBit) != 0 || now < ForgetAt(slot)) {
-        wheel_->Schedule(index, (word & kMovingBit) != 0 ? TickFloor(now) + 1 : TickCeil(ForgetAt(slot)));
-        index = following;
-        continue;
-      }
-      const Place place = PlaceOf(slot.id);
-      std::uint32_t* link = place.bucket;
-      while (*link != index + 1) {
-        FLASHSTOCK_CHECK(*link != 0);  // a busy slot is always in its bucket
-        link = &slots_[*link - 1].chain;
-      }
-      *link = slot.chain;
-      slot.state.store(StateWord(OrderState::kNone), std::memory_order_relaxed);  // ours alone now
-      slot.next = shards_[s].free_head;  // edge 6
-      shards_[s].free_head = index;
-      ++forgotten;
-      index = following;
+  {
+    Shard& shard = ShardFor(slot.id);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    // Under the mutex no API thread can decide (edge 4); if a return won
+    // since the load above, look again later.
+    if (slot.state.load(std::memory_order_acquire) != word) {
+      wheel_->Schedule(index, TickFloor(now) + 1);
+      return;
     }
-    forgotten_.store(forgotten_.load(std::memory_order_relaxed) + forgotten, std::memory_order_relaxed);
+    shard.ids.erase(slot.id);
   }
+  slot.state.store(StateWord(OrderState::kNone), std::memory_order_relaxed);  // ours alone now
+  forgotten_.store(forgotten_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  Free(index);
 }
 
 void OrderBook::RecordLateness(std::int64_t nanos) {
@@ -608,21 +650,64 @@ OrderResult OrderBook::RestoreHold(OrderId id, std::span<const OrderLine> lines,
   if (id == 0 || lines.empty()) return {Outcome::kInvalidOrder};
   Normalised norm;
   if (OrderResult r = Normalise(lines, &norm); !r.ok()) return r;
-  const Place place = PlaceOf(id);
+  Shard& shard = ShardFor(id);
   std::uint32_t index;
-  while (true) {
-    {
-      std::lock_guard<std::mutex> lock(place.shard->mu);
-      if (Find(place, id) != kNoSlot) return {Outcome::kOrderConflict};
-      index = Claim(place, id, norm, deadline_nanos);
-    }
-    if (index != kNoSlot) break;
-    if (!Steal(*place.shard)) return {Outcome::kOrdersFull};
+  {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    if (shard.ids.contains(id)) return {Outcome::kOrderConflict};
+    index = Allocate();
+    if (index == kNoSlot) return {Outcome::kOrdersFull};
+    Slot& slot = slots_[index];
+    slot.id = id;
+    slot.deadline_nanos = deadline_nanos;
+    slot.line_count = static_cast<std::uint8_t>(norm.count);
+    std::copy_n(norm.lines.begin(), norm.count, slot.lines);
+    shard.ids.emplace(id, index);
   }
   for (std::uint32_t i = 0; i < norm.count; ++i) catalog_->cell(norm.lines[i].sku).ForceHold(norm.lines[i].quantity);
-  // Release: as in Reserve (edge 2).
+  if (tickets_ != nullptr) tickets_[index] = {};
   slots_[index].state.store(StateWord(OrderState::kHeld), std::memory_order_release);
+  HandOff(shard, index);
   return {Outcome::kOk, OrderState::kHeld};
+}
+
+OrderResult OrderBook::RestoreFailed(OrderId id, std::span<const OrderLine> lines, std::uint32_t short_line,
+                                     std::int64_t available) {
+  if (id == 0 || lines.empty()) return {Outcome::kInvalidOrder};
+  Normalised norm;
+  if (OrderResult r = Normalise(lines, &norm); !r.ok()) return r;
+  if (short_line >= norm.count) return {Outcome::kInvalidOrder};
+  Shard& shard = ShardFor(id);
+  std::uint32_t index;
+  {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    if (shard.ids.contains(id)) return {Outcome::kOrderConflict};
+    index = Allocate();
+    if (index == kNoSlot) return {Outcome::kOrdersFull};
+    Slot& slot = slots_[index];
+    slot.id = id;
+    slot.deadline_nanos = clock_->NowNanos();
+    slot.line_count = static_cast<std::uint8_t>(norm.count);
+    std::copy_n(norm.lines.begin(), norm.count, slot.lines);
+    slot.short_line = static_cast<std::uint8_t>(short_line);
+    slot.short_available = available;
+    slot.changed_nanos.store(clock_->NowNanos(), std::memory_order_relaxed);
+    shard.ids.emplace(id, index);
+  }
+  if (tickets_ != nullptr) tickets_[index] = {};
+  slots_[index].state.store(StateWord(OrderState::kFailed), std::memory_order_release);
+  HandOff(shard, index);
+  return {Outcome::kInsufficient, OrderState::kFailed};
+}
+
+OrderResult OrderBook::RestoreChangedAt(OrderId id, std::int64_t changed_nanos) {
+  Shard& shard = ShardFor(id);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.ids.find(id);
+  if (it == shard.ids.end()) return {Outcome::kUnknownOrder};
+  // Relaxed: no concurrent callers (REQUIRES above); Sweep reads it later.
+  slots_[it->second].changed_nanos.store(changed_nanos, std::memory_order_relaxed);
+  return {Outcome::kOk};
 }
 
 OrderResult OrderBook::RestoreClose(OrderId id, OrderState target) {

@@ -33,6 +33,7 @@ struct RecoveryReport {
   std::uint64_t segments = 0;       // segment files read
   std::uint64_t records = 0;        // records verified
   std::uint64_t replayed = 0;       // records applied after the snapshot
+  std::uint64_t orphans = 0;        // order closes dropped: their reserve never reached the disk
   bool torn_tail = false;
   bool salvaged = false;
   std::string problem_file;         // where reading stopped early

@@ -85,6 +85,32 @@ int Journal(int argc, char** argv) {
                     (unsigned long long)r.offset, (unsigned long long)r.sequence, r.sku, (int)r.name.size(),
                     r.name.data(), (long long)r.value, (long long)r.floor);
         break;
+      case RecordType::kOrderReserve:
+      case RecordType::kOrderReserveFailed: {
+        const bool failed = r.type == RecordType::kOrderReserveFailed;
+        std::printf("%s %llu seq=%llu %s order=%llu %s=%lld", file.c_str(), (unsigned long long)r.offset,
+                    (unsigned long long)r.sequence, failed ? "ORDER_RESERVE_FAILED" : "ORDER_RESERVE",
+                    (unsigned long long)r.order_id, failed ? "at" : "deadline",
+                    (long long)(failed ? r.at : r.deadline));
+        if (failed) std::printf(" short_line=%u available=%lld", r.short_line, (long long)r.available);
+        for (std::uint32_t i = 0; i < r.line_count; ++i) {
+          std::printf(" sku=%u:%u", r.lines[i].sku, r.lines[i].quantity);
+        }
+        std::printf("\n");
+        break;
+      }
+      case RecordType::kOrderCommit:
+      case RecordType::kOrderCancel:
+      case RecordType::kOrderReturn:
+      case RecordType::kOrderExpire:
+        std::printf("%s %llu seq=%llu %s order=%llu tag=%lld at=%lld\n", file.c_str(), (unsigned long long)r.offset,
+                    (unsigned long long)r.sequence,
+                    r.type == RecordType::kOrderCommit   ? "ORDER_COMMIT"
+                    : r.type == RecordType::kOrderCancel ? "ORDER_CANCEL"
+                    : r.type == RecordType::kOrderReturn ? "ORDER_RETURN"
+                                                         : "ORDER_EXPIRE",
+                    (unsigned long long)r.order_id, (long long)r.deadline, (long long)r.at);
+        break;
       default:
         std::printf("%s %llu seq=%llu %s sku=%u %s=%lld\n", file.c_str(), (unsigned long long)r.offset,
                     (unsigned long long)r.sequence,
@@ -104,6 +130,14 @@ int Journal(int argc, char** argv) {
                (unsigned long long)counts[1], (unsigned long long)counts[2], (unsigned long long)counts[3],
                (unsigned long long)counts[4], recovered->state.skus.size(),
                (unsigned long long)recovered->state.sequence);
+  std::size_t open = 0;
+  for (const auto& [key, e] : recovered->state.orders) open += e.state == flashstock::OrderState::kHeld ? 1 : 0;
+  std::fprintf(out,
+               "order records: reserve=%llu commit=%llu cancel=%llu return=%llu expire=%llu reserve_failed=%llu; "
+               "orders remembered %zu, open holds %zu\n",
+               (unsigned long long)counts[5], (unsigned long long)counts[6], (unsigned long long)counts[7],
+               (unsigned long long)counts[8], (unsigned long long)counts[9], (unsigned long long)counts[10],
+               recovered->state.orders.size(), open);
   return 0;
 }
 

@@ -23,6 +23,16 @@ class Clock {
 
   // The process-wide steady clock; never null, lives forever.
   static const Clock* Steady();
+  // The process-wide wall clock (std::chrono::system_clock, nanoseconds since
+  // the unix epoch); never null, lives forever. The journal stores hold
+  // deadlines on it, since the steady clock restarts with each boot.
+  static const Clock* System();
+};
+
+// std::chrono::system_clock. Not monotonic: an operator may step it.
+class SystemClock final : public Clock {
+ public:
+  std::int64_t NowNanos() const override;
 };
 
 // std::chrono::steady_clock.

@@ -59,6 +59,7 @@ namespace journal {
 class JournalWriter;
 class Checkpointer;
 }  // namespace journal
+class EngineOrderJournal;
 
 enum class Durability : std::uint8_t { kNone, kAsync, kSync };
 // What a change does when its thread's journal ring is full (the journal
@@ -81,6 +82,11 @@ struct EngineOptions {
   std::uint32_t orders_max = kOrdersMaxDefault;
   // How long a closed order's id is remembered. REQUIRES: 0 <= value <= kOrderRetentionMsMax.
   std::int64_t order_retention_ms = kOrderRetentionMsDefault;
+  // Wall-clock source for journaled hold deadlines (unix nanoseconds);
+  // nullptr = Clock::System(). Read once at open: the engine journals
+  // `clock` time + (wall - clock at open), so a deadline journaled as wall
+  // time comes back after a restart. Tests pass a ManualClock.
+  const Clock* wall_clock = nullptr;
   // Run the expiry driver on a thread the engine owns. Tests that drive
   // expiry by hand set this false and call SweepExpired().
   bool expiry_thread = true;
@@ -250,6 +256,9 @@ class Engine {
   std::unique_ptr<journal::Checkpointer> checkpointer_;
   std::unique_ptr<journal::JournalWriter> journal_;
   std::string recovery_summary_;
+  // Journals the order book's changes (null without a journal). Declared
+  // before orders_ so it outlives the book.
+  std::unique_ptr<EngineOrderJournal> order_journal_;
   OrderBook orders_;  // after catalog_: destroyed (expiry thread stopped) first
 };
 

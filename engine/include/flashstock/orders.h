@@ -46,8 +46,7 @@
 //
 // Expiry: one hierarchical timing wheel (internal/timer_wheel.h) owned by a
 // single driver (Sweep(): the engine's expiry thread, or a test). Reserves
-// hand new slots to the driver through a per-shard list (under the shard
-// mutex they hold anyway); the wheel
+// hand new slots to the driver through a lock-free per-shard list; the wheel
 // finds each slot again at its deadline and at the end of its retention.
 // Nothing is removed from the wheel when an order closes early: the driver
 // sees the closed state and moves the slot on to its retention time.
@@ -151,6 +150,50 @@ struct ExpiryStats {
   std::int64_t lateness_max_nanos = 0;
 };
 
+// ---- Journaling hooks (docs/design.md, "Orders in the journal") ----------
+// Identifies one journaled order record so that another thread can wait for
+// it to be durable: the journal producer that pushed it (index + 1; 0 = no
+// record) and that producer's local sequence.
+struct OrderTicket {
+  std::uint32_t producer = 0;
+  std::uint64_t seq = 0;
+};
+
+// One order line as journaled: SKU index and quantity.
+struct JournalLine {
+  std::uint32_t sku = 0;
+  std::uint32_t quantity = 0;
+};
+
+// One order state change to journal. Times are on the book's Clock.
+struct OrderEvent {
+  OrderState state = OrderState::kNone;  // kHeld: reserve; kFailed: failed reserve; else the close
+  OrderId id = 0;
+  std::int64_t deadline_nanos = 0;       // the hold's deadline (a close's tag)
+  std::int64_t at_nanos = 0;             // when
+  std::uint32_t short_line = 0;          // kFailed
+  std::int64_t available = 0;            // kFailed
+  std::uint32_t line_count = 0;          // kHeld, kFailed
+  std::array<JournalLine, kOrderLinesMax> lines{};
+};
+
+// Where an OrderBook journals (the engine implements it over its journal
+// writer). Protocol, per operation and thread: Prepare() before anything
+// changes; if it returns kOk, exactly one of Append() (after the transition
+// is won, before the final state is published) or Abandon() follows on the
+// same thread. Prepare refusing (kBackpressure, kReadOnly) means the
+// operation must change nothing. WaitDurable blocks until every given ticket
+// is durable (sync mode; returns at once otherwise); false: the journal
+// failed and the answer must not be acknowledged.
+class OrderJournal {
+ public:
+  virtual ~OrderJournal() = default;
+  virtual Outcome Prepare() = 0;
+  virtual OrderTicket Append(const OrderEvent& event) = 0;
+  virtual void Abandon() = 0;
+  virtual bool WaitDurable(const OrderTicket* tickets, std::size_t count) = 0;
+};
+
 class OrderBook {
  public:
   // REQUIRES: catalog and clock outlive the book; 1 <= orders_max <=
@@ -180,6 +223,13 @@ class OrderBook {
   // Starts a thread that calls Sweep() every kExpirySweepIntervalNanos until
   // the book is destroyed. REQUIRES: not already started.
   void StartExpiryThread();
+  // Stops and joins it (the engine does so before destroying its journal,
+  // which the thread's expiries write to). Idempotent.
+  void StopExpiryThread();
+
+  // Journals every state change through `journal` from now on (null: stop).
+  // REQUIRES: no concurrent calls; `journal` outlives its use.
+  void SetJournal(OrderJournal* journal);
   ExpiryStats expiry_stats() const;
 
   // ---- Recovery entry points (for journal replay; see docs/design.md) ----
@@ -192,6 +242,12 @@ class OrderBook {
   // Applies a journaled close: target is kCommitted, kCancelled or kExpired
   // (from HELD) or kReturned (from COMMITTED). Ignores the clock.
   OrderResult RestoreClose(OrderId id, OrderState target);
+  // Re-creates a failed reserve, so a retry still answers INSUFFICIENT.
+  OrderResult RestoreFailed(OrderId id, std::span<const OrderLine> lines, std::uint32_t short_line,
+                            std::int64_t available);
+  // Sets when a restored closed or failed order last changed (its retention
+  // runs from then, not from the restore). kUnknownOrder if not found.
+  OrderResult RestoreChangedAt(OrderId id, std::int64_t changed_nanos);
 
   std::uint32_t capacity() const { return capacity_; }
 
@@ -209,55 +265,37 @@ class OrderBook {
   };
 
   static constexpr std::uint32_t kNoSlot = UINT32_MAX;
-  // Where an id lives: its shard and its bucket in that shard's chains.
-  struct Place {
-    Shard* shard;
-    std::uint32_t* bucket;
-  };
 
   OrderResult Normalise(std::span<const OrderLine> lines, Normalised* out) const;
-  Place PlaceOf(OrderId id) const;
-  std::size_t ShardIndex(const Shard& shard) const;
-  // The slot holding `id`, or kNoSlot. REQUIRES: place.shard->mu held.
-  std::uint32_t Find(const Place& place, OrderId id) const;
-  // Claims a slot for `id` in `place` (free list of the shard, else a fresh
-  // slot), links it into the bucket and the shard's intake list, and fills
-  // it. kNoSlot when the shard has none to give. REQUIRES: shard mutex held.
-  std::uint32_t Claim(const Place& place, OrderId id, const Normalised& norm, std::int64_t deadline_nanos);
-  // Moves free slots from another shard to `shard`. False if no shard had
-  // any (every slot busy). REQUIRES: no shard mutex held.
-  bool Steal(Shard& shard);
+  Shard& ShardFor(OrderId id) const;
   // The one state transition: see the file comment.
   OrderResult Decide(OrderId id, OrderState target, bool honour_deadline);
-  // Moves the stock of a transition this thread won, stamps `now_nanos` as
-  // the order's last change, then publishes the final state.
-  void Finish(std::uint32_t index, OrderState won, std::int64_t now_nanos);
+  // Moves the stock of a transition this thread won, then publishes it.
+  void Finish(std::uint32_t index, OrderState won);
+  std::uint32_t Allocate();
+  void Free(std::uint32_t index);
+  void HandOff(Shard& shard, std::uint32_t index);
   std::int64_t ForgetAt(const Slot& slot) const;
   // The driver's visit to one due slot. REQUIRES: sweep_mu_ held.
   void Visit(std::uint32_t index, std::int64_t now_nanos, std::size_t* expired);
-  // Forgets the slots Visit queued per shard, one lock per shard.
-  // REQUIRES: sweep_mu_ held.
-  void ForgetQueued(std::int64_t now_nanos);
   void RecordLateness(std::int64_t nanos);
+  // Journaling helpers (null journal_: no-ops).
+  OrderEvent EventOf(const Slot& slot, OrderState state) const;
+  OrderResult Acknowledge(OrderResult result, const OrderTicket* tickets, std::size_t count);
 
   Catalog* const catalog_;
   const Clock* const clock_;
   const std::uint32_t capacity_;
   const std::int64_t retention_nanos_;
-  // Each shard owns 2^bucket_bits_ consecutive buckets: about one per slot.
-  const int bucket_bits_;
 
   struct SlotsDeleter {
     void operator()(Slot* slots) const;
   };
-  struct BucketsDeleter {
-    void operator()(std::uint32_t* buckets) const;
-  };
   std::unique_ptr<Slot[], SlotsDeleter> slots_;
   std::unique_ptr<Shard[]> shards_;
-  // Bucket heads, slot index + 1 (0 = empty, so calloc'd memory is an empty
-  // table touched only as used). Guarded by the owning shard's mutex.
-  std::unique_ptr<std::uint32_t[], BucketsDeleter> buckets_;
+  // Free slots: a Treiber stack of indices linked through Slot::next, with a
+  // 32-bit tag in the high half against ABA. Low half kNoSlot = empty.
+  alignas(kCacheLineSize) std::atomic<std::uint64_t> free_head_;
   // Slots [0, fresh_) have been constructed; the rest are untouched memory.
   alignas(kCacheLineSize) std::atomic<std::uint32_t> fresh_{0};
 
@@ -267,13 +305,24 @@ class OrderBook {
   // pthread mutexes. Uncontended, both cost one atomic RMW each way.
   alignas(kCacheLineSize) std::mutex sweep_mu_;
   std::unique_ptr<internal::TimerWheel> wheel_;  // guarded by sweep_mu_
-  // Per shard, slots Visit found forgettable, linked through Slot::next;
-  // guarded by sweep_mu_ (the driver's alone).
-  std::unique_ptr<std::uint32_t[]> forget_heads_;
   // Written by the driver only (under sweep_mu_), read by anyone: relaxed.
   std::atomic<std::uint64_t> sweeps_{0}, expired_{0}, forgotten_{0}, scheduled_{0};
   std::atomic<std::int64_t> lateness_max_nanos_{0};
   std::unique_ptr<std::atomic<std::uint64_t>[]> lateness_histogram_;
+
+  // Journal tickets per slot, parallel to slots_ (raw memory, written before
+  // read): `reserve` (or the failed reserve) written before HELD/FAILED is
+  // published, `close` before the final state is; both published by the
+  // state word (edges 2 and 5).
+  struct Tickets {
+    OrderTicket reserve;
+    OrderTicket close;
+  };
+  struct TicketsDeleter {
+    void operator()(Tickets* tickets) const { ::operator delete(tickets); }
+  };
+  OrderJournal* journal_ = nullptr;
+  std::unique_ptr<Tickets[], TicketsDeleter> tickets_;
 
   std::mutex thread_mu_;
   std::condition_variable thread_cv_;
