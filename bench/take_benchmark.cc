@@ -24,7 +24,9 @@ constexpr std::int64_t kPlenty = std::numeric_limits<std::int64_t>::max() / 2;
 
 flashstock::Engine& SharedEngine() {
   static flashstock::Engine* const engine = [] {
-    auto* e = new flashstock::Engine(flashstock::EngineOptions{.skus_max = 64});
+    flashstock::EngineOptions o{.skus_max = 64};
+    o.expiry_thread = false;
+    auto* e = new flashstock::Engine(o);
     for (int i = 0; i < 8; ++i) (void)e->Define("sku-" + std::to_string(i), kPlenty);
     (void)e->Define("hot", kPlenty);
     return e;

@@ -430,8 +430,14 @@ OrderResult OrderBook::Decide(OrderId id, OrderState target, bool honour_deadlin
           answer = {Outcome::kOrderOpen, OrderState::kHeld};
         }
         if (journal_ == nullptr) return answer;
-        deps = tickets_[index];
-        if (StateOf(word) == OrderState::kHeld) deps.close = {};
+        if (StateOf(word) == OrderState::kHeld) {
+          // Only the reserve's ticket: it was stored before HELD was
+          // published, while the expiry driver may be writing `close` right
+          // now (it decides outside the shard mutex).
+          deps.reserve = tickets_[index].reserve;
+        } else {
+          deps = tickets_[index];  // final: stored before the final state (edge 2)
+        }
       } else {
         if (honour_deadline && from == OrderState::kHeld && clock_->NowNanos() >= slot.deadline_nanos) {
           won = OrderState::kExpired;  // a late commit or cancel performs the expiry

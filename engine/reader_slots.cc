@@ -1,8 +1,26 @@
 #include "internal/reader_slots.h"
 
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <thread>
 
 namespace flashstock::internal {
+
+bool ReaderSlots::asymmetric_ = false;
+
+namespace {
+
+long Membarrier(int command) { return ::syscall(__NR_membarrier, command, 0, 0); }
+
+}  // namespace
+
+ReaderSlots::ReaderSlots() {
+  const long supported = Membarrier(MEMBARRIER_CMD_QUERY);
+  asymmetric_ = supported > 0 && (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
+                Membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+}
 
 ReaderSlots& ReaderSlots::Instance() {
   static ReaderSlots* const instance = new ReaderSlots();  // never destroyed: threads may outlive statics
@@ -35,9 +53,10 @@ ReaderSlots::Slot* ReaderSlots::Claim() {
     if (slots_[i].claimed.compare_exchange_strong(expected, true, std::memory_order_acquire,
                                                   std::memory_order_relaxed)) {
       std::size_t used = used_.load(std::memory_order_relaxed);
-      // seq_cst: this update precedes our first Enter in the single total
-      // order, so a writer whose scan misses the slot also precedes that
-      // Enter, and our first read then sees the writer's new active index.
+      // seq_cst: this update precedes our first Enter, so a writer whose
+      // scan misses the slot also precedes that Enter (in the seq_cst total
+      // order, or, with membarrier, because our claim came after the
+      // writer's barrier), and our first read sees the new active index.
       while (used < i + 1 &&
              !used_.compare_exchange_weak(used, i + 1, std::memory_order_seq_cst,
                                           std::memory_order_relaxed)) {
@@ -54,6 +73,10 @@ void ReaderSlots::Release(Slot* slot) {
 }
 
 void ReaderSlots::WaitForReaders() {
+  // The writer's barrier between its store of the active index (done by the
+  // caller, seq_cst) and the slot loads below; see the header. A registered
+  // PRIVATE_EXPEDITED membarrier does not fail.
+  if (asymmetric_) (void)Membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
   // seq_cst: the Dekker half of the protocol; see the header.
   const std::size_t used = used_.load(std::memory_order_seq_cst);
   for (std::size_t i = 0; i < used; ++i) {

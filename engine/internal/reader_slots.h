@@ -10,14 +10,21 @@
 // that has just switched readers to the other copy calls WaitForReaders() and
 // may then mutate the copy nobody can still be reading.
 //
-// Memory ordering: Enter's store and the reader's following load of the
-// active index are seq_cst, as are the writer's store of the active index and
-// its loads of the slots. Both sides are a store followed by a load of another
-// location (Dekker): only the single total order of seq_cst forbids the
-// outcome where the reader reads the old copy while the writer sees it absent.
-// Leave is a release store, paired with the writer's acquire load in
-// WaitForReaders, so the reader's map reads happen before the writer's later
-// mutation of that copy.
+// Memory ordering: both sides are a store followed by a load of another
+// location (Dekker): the reader stores its slot odd, then loads the active
+// index; the writer stores the active index, then loads the slots. Only a
+// full barrier on each side forbids the outcome where the reader reads the
+// old copy while the writer sees its slot even. We put the whole cost on the
+// rare writer: where Linux offers membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)
+// (checked once per process), the writer calls it between its store and its
+// loads, which runs a full barrier on every CPU running one of our threads,
+// and the reader's store is a plain relaxed store kept in program order by a
+// compiler-only fence (the asymmetric fence of userspace RCU and folly's
+// asymmetricHeavyBarrier). Without membarrier, both sides use seq_cst, whose
+// single total order gives the same guarantee at the price of a locked
+// instruction (xchg) per lookup. Leave is a release store, paired with the
+// writer's acquire load in WaitForReaders, so the reader's map reads happen
+// before the writer's later mutation of that copy.
 #ifndef FLASHSTOCK_INTERNAL_READER_SLOTS_H_
 #define FLASHSTOCK_INTERNAL_READER_SLOTS_H_
 
@@ -54,8 +61,15 @@ class ReaderSlots {
 
   static void Enter(Slot* slot) {
     const std::uint64_t s = slot->sequence.load(std::memory_order_relaxed);  // own slot
-    // seq_cst: see the file comment (store then load of the active index).
-    slot->sequence.store(s + 1, std::memory_order_seq_cst);
+    if (asymmetric_) {
+      // Relaxed + compiler fence: the writer's membarrier supplies the CPU
+      // barrier (file comment).
+      slot->sequence.store(s + 1, std::memory_order_relaxed);
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    } else {
+      // seq_cst: the reader's half of the Dekker pair (file comment).
+      slot->sequence.store(s + 1, std::memory_order_seq_cst);
+    }
   }
   static void Leave(Slot* slot) {
     const std::uint64_t s = slot->sequence.load(std::memory_order_relaxed);  // own slot
@@ -72,6 +86,14 @@ class ReaderSlots {
   friend struct SlotLease;
   Slot* Claim();
   void Release(Slot* slot);
+
+  ReaderSlots();
+
+  // True when membarrier(PRIVATE_EXPEDITED) is registered for this process.
+  // Written once, in the constructor of the one instance; every reader calls
+  // Instance() (through ThisThreadSlot) before its first Enter, so the
+  // function-local static's initialisation happens before that read.
+  static bool asymmetric_;
 
   Slot slots_[kReaderThreadsMax];
   // Slots [0, used_) have ever been claimed; writers scan only those.

@@ -14,8 +14,8 @@
 // memory (the journal hand-off gets its ordering from its queue, and handles
 // reach other threads through the catalog's own release/acquire), and a
 // successful CAS acts on the latest value in on_hand_'s modification order,
-// so two takers can never both take the last unit. `floor_` is read in the
-// same loop iteration as the CAS it guards; see SetFloor for what that means.
+// so two takers can never both take the last unit. `floor_` is read once per
+// take, before its CAS loop; see SetFloor for what that means.
 #ifndef FLASHSTOCK_STOCK_CELL_H_
 #define FLASHSTOCK_STOCK_CELL_H_
 
@@ -56,12 +56,16 @@ class alignas(kCacheLineSize) StockCell {
   // below the floor. REQUIRES: 0 < quantity <= kQuantityMax.
   Change TryTake(std::int64_t quantity) {
     assert(quantity > 0);
+    // The floor is read once: it was in force at that instant, which is all
+    // the contract promises (see SetFloor), and a retry after a failed CAS
+    // goes straight back to the CAS while the line is still ours.
+    const std::int64_t floor = floor_.load(std::memory_order_relaxed);
+    // floor <= 0 < quantity: floor + quantity cannot overflow, and once
+    // seen >= floor + quantity, seen - quantity >= floor cannot either.
+    const std::int64_t lowest_before = floor + quantity;
     std::int64_t seen = on_hand_.load(std::memory_order_relaxed);
     while (true) {
-      const std::int64_t floor = floor_.load(std::memory_order_relaxed);
-      // floor <= 0 < quantity: floor + quantity cannot overflow, and once
-      // seen >= floor + quantity, seen - quantity >= floor cannot either.
-      if (seen < floor + quantity) return {false, seen};
+      if (seen < lowest_before) return {false, seen};
       // Relaxed: see the class comment. A failed CAS reloads `seen` and
       // means another thread made progress, so the loop is lock-free.
       if (on_hand_.compare_exchange_weak(seen, seen - quantity, std::memory_order_relaxed,
@@ -75,9 +79,9 @@ class alignas(kCacheLineSize) StockCell {
   // REQUIRES: 0 < quantity <= kQuantityMax.
   Partial TakeUpTo(std::int64_t quantity) {
     assert(quantity > 0);
+    const std::int64_t floor = floor_.load(std::memory_order_relaxed);  // once: as in TryTake
     std::int64_t seen = on_hand_.load(std::memory_order_relaxed);
     while (true) {
-      const std::int64_t floor = floor_.load(std::memory_order_relaxed);
       if (seen <= floor) return {0, seen};
       // seen - floor can exceed INT64_MAX (seen near max, floor near min);
       // in uint64 it is exact because the true value is below 2^64.
@@ -162,12 +166,13 @@ class alignas(kCacheLineSize) StockCell {
   std::int64_t Level() const { return on_hand_.load(std::memory_order_relaxed); }
   std::int64_t Floor() const { return floor_.load(std::memory_order_relaxed); }
 
-  // Changes the floor. Takes that load the floor after this store use the new
-  // one; a take already past its floor load completes against the floor in
-  // force at that instant (it is ordered before this call). No take can ever
-  // leave the level below the floor it read, and no data race is possible.
-  // Lowering the floor below the level, or raising it above (which only stops
-  // further takes until restocked), are both allowed.
+  // Changes the floor. A take reads the floor once, when it starts; takes
+  // that start after this store use the new one, and a take already past its
+  // floor load completes against the floor in force at that instant (it is
+  // ordered before this call). So no take ever leaves the level below the
+  // floor it read, and no data race is possible. Lowering the floor below
+  // the level, or raising it above (which only stops further takes until
+  // restocked), are both allowed.
   // REQUIRES: kFloorMin <= floor <= 0.
   void SetFloor(std::int64_t floor) {
     assert(floor <= 0);
