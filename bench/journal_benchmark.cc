@@ -147,20 +147,33 @@ boost::lockfree::queue<Entry16, boost::lockfree::fixed_sized<true>, boost::lockf
 
 // One consumer for the process, started on first use; it drains both kinds
 // and naps when there is nothing (so it does not disturb other benchmarks).
-void StartConsumer() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    std::thread([] {
-      Entry16 buf[256];
-      while (true) {
-        std::size_t n = handoff_rings[0].pop(buf, 256) + handoff_rings[1].pop(buf, 256);
-        Entry16 e;
-        while (n < 512 && handoff_queue.pop(e)) ++n;
-        if (n == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
-      }
-    }).detach();
-  });
-}
+// The one consumer of the hand-off benchmark. A function-local static, so it
+// is destroyed (stopped and joined) before the rings it drains, which were
+// constructed earlier; a detached thread would outlive them at exit.
+class HandOffConsumer {
+ public:
+  HandOffConsumer() : thread_([this] { Run(); }) {}
+  ~HandOffConsumer() {
+    // Relaxed: the join below is the synchronisation.
+    stop_.store(true, std::memory_order_relaxed);
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    Entry16 buf[256];
+    while (!stop_.load(std::memory_order_relaxed)) {
+      std::size_t n = handoff_rings[0].pop(buf, 256) + handoff_rings[1].pop(buf, 256);
+      Entry16 e;
+      while (n < 512 && handoff_queue.pop(e)) ++n;
+      if (n == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+void StartConsumer() { static HandOffConsumer consumer; }
 
 void BM_HandOff(benchmark::State& state) {
   const bool spsc = state.range(0) == 0;
