@@ -28,6 +28,7 @@ namespace {
 
 using testing::JournalOptions;
 using testing::OpenOrDie;
+using testing::ForkAndKill;
 using testing::TempDir;
 
 constexpr int kSkus = 6;
@@ -100,28 +101,11 @@ TEST(JournalKillTest, AcknowledgedChangesSurviveSigkill) {
   const int iterations = Iterations();
   int killed_mid_load = 0;
   for (int it = 0; it < iterations; ++it) {
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
-    const pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      close(fds[0]);
-      Child(dir.path(), fds[1], rng());
-    }
-    close(fds[1]);
     // Kill after a random number of notes (0 = while it is still opening).
     const int kill_after = static_cast<int>(rng() % 48);
+    const std::uint64_t seed = rng();
     std::vector<Note> notes;
-    Note n;
-    while (static_cast<int>(notes.size()) < kill_after && read(fds[0], &n, sizeof(n)) == sizeof(n)) {
-      notes.push_back(n);
-    }
-    kill(pid, SIGKILL);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
-    while (read(fds[0], &n, sizeof(n)) == sizeof(n)) notes.push_back(n);
-    close(fds[0]);
+    ASSERT_TRUE(ForkAndKill<Note>([&](int fd) { Child(dir.path(), fd, seed); }, kill_after, &notes));
     if (!notes.empty()) ++killed_mid_load;
 
     // What must be there, and what may be.

@@ -2,12 +2,17 @@
 #ifndef FLASHSTOCK_TESTS_JOURNAL_TEST_UTIL_H_
 #define FLASHSTOCK_TESTS_JOURNAL_TEST_UTIL_H_
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "flashstock/engine.h"
 #include "gtest/gtest.h"
@@ -66,6 +71,36 @@ inline std::unique_ptr<Engine> OpenOrDie(const EngineOptions& o) {
   EXPECT_TRUE(e.ok()) << e.status();
   if (!e.ok()) std::abort();
   return std::move(*e);
+}
+
+
+// The kill tests' harness: forks a child that runs `child(fd)` (it writes one
+// fixed-size Note per acknowledged change to fd and never returns), reads up
+// to `kill_after` notes, SIGKILLs it, reaps it, then drains the notes it had
+// already written. Returns false (after a test failure) if the child was not
+// killed by the signal.
+template <typename Note, typename Child>
+bool ForkAndKill(Child child, int kill_after, std::vector<Note>* notes) {
+  int fds[2];
+  EXPECT_EQ(pipe(fds), 0);
+  const pid_t pid = fork();
+  EXPECT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    child(fds[1]);  // [[noreturn]]
+  }
+  close(fds[1]);
+  Note n;
+  while (static_cast<int>(notes->size()) < kill_after && read(fds[0], &n, sizeof(n)) == sizeof(n)) {
+    notes->push_back(n);
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  while (read(fds[0], &n, sizeof(n)) == sizeof(n)) notes->push_back(n);
+  close(fds[0]);
+  return WIFSIGNALED(status);
 }
 
 }  // namespace flashstock::testing

@@ -34,6 +34,7 @@
 namespace flashstock {
 namespace {
 
+using testing::ForkAndKill;
 using testing::JournalOptions;
 using testing::OpenOrDie;
 using testing::TempDir;
@@ -163,27 +164,11 @@ TEST(OrdersKillTest, AcknowledgedOrdersSurviveSigkillWithNoHalfOrder) {
   int killed_mid_load = 0;
   std::uint64_t acknowledged = 0;
   for (int it = 0; it < iterations; ++it) {
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
-    const pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      close(fds[0]);
-      Child(dir.path(), fds[1], rng(), static_cast<std::uint32_t>(it + 1));
-    }
-    close(fds[1]);
+    const std::uint64_t seed = rng();
     const int kill_after = static_cast<int>(rng() % 64);
     std::vector<Note> notes;
-    Note n;
-    while (static_cast<int>(notes.size()) < kill_after && read(fds[0], &n, sizeof(n)) == sizeof(n)) {
-      notes.push_back(n);
-    }
-    kill(pid, SIGKILL);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
-    while (read(fds[0], &n, sizeof(n)) == sizeof(n)) notes.push_back(n);
-    close(fds[0]);
+    ASSERT_TRUE(ForkAndKill<Note>([&](int fd) { Child(dir.path(), fd, seed, static_cast<std::uint32_t>(it + 1)); },
+                                  kill_after, &notes));
     if (!notes.empty()) ++killed_mid_load;
 
     std::vector<OrderId> reserved_ids;  // intents: may or may not exist
