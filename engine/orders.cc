@@ -652,28 +652,33 @@ void OrderBook::StartExpiryThread() {
 
 // ---- Recovery ---------------------------------------------------------------
 
-OrderResult OrderBook::RestoreHold(OrderId id, std::span<const OrderLine> lines, std::int64_t deadline_nanos) {
+OrderResult OrderBook::ClaimRestored(OrderId id, std::span<const OrderLine> lines, std::int64_t deadline_nanos,
+                                     Normalised* norm, Shard** shard, std::uint32_t* index) {
   if (id == 0 || lines.empty()) return {Outcome::kInvalidOrder};
+  if (OrderResult r = Normalise(lines, norm); !r.ok()) return r;
+  *shard = &ShardFor(id);
+  std::lock_guard<std::mutex> lock((*shard)->mu);
+  if ((*shard)->ids.contains(id)) return {Outcome::kOrderConflict};
+  *index = Allocate();
+  if (*index == kNoSlot) return {Outcome::kOrdersFull};
+  Slot& slot = slots_[*index];
+  slot.id = id;
+  slot.deadline_nanos = deadline_nanos;
+  slot.line_count = static_cast<std::uint8_t>(norm->count);
+  std::copy_n(norm->lines.begin(), norm->count, slot.lines);
+  (*shard)->ids.emplace(id, *index);
+  return {Outcome::kOk};
+}
+
+OrderResult OrderBook::RestoreHold(OrderId id, std::span<const OrderLine> lines, std::int64_t deadline_nanos) {
   Normalised norm;
-  if (OrderResult r = Normalise(lines, &norm); !r.ok()) return r;
-  Shard& shard = ShardFor(id);
-  std::uint32_t index;
-  {
-    std::lock_guard<std::mutex> lock(shard.mu);
-    if (shard.ids.contains(id)) return {Outcome::kOrderConflict};
-    index = Allocate();
-    if (index == kNoSlot) return {Outcome::kOrdersFull};
-    Slot& slot = slots_[index];
-    slot.id = id;
-    slot.deadline_nanos = deadline_nanos;
-    slot.line_count = static_cast<std::uint8_t>(norm.count);
-    std::copy_n(norm.lines.begin(), norm.count, slot.lines);
-    shard.ids.emplace(id, index);
-  }
+  Shard* shard = nullptr;
+  std::uint32_t index = kNoSlot;
+  if (OrderResult r = ClaimRestored(id, lines, deadline_nanos, &norm, &shard, &index); !r.ok()) return r;
   for (std::uint32_t i = 0; i < norm.count; ++i) catalog_->cell(norm.lines[i].sku).ForceHold(norm.lines[i].quantity);
   if (tickets_ != nullptr) tickets_[index] = {};
   slots_[index].state.store(StateWord(OrderState::kHeld), std::memory_order_release);
-  HandOff(shard, index);
+  HandOff(*shard, index);
   return {Outcome::kOk, OrderState::kHeld};
 }
 
@@ -683,26 +688,17 @@ OrderResult OrderBook::RestoreFailed(OrderId id, std::span<const OrderLine> line
   Normalised norm;
   if (OrderResult r = Normalise(lines, &norm); !r.ok()) return r;
   if (short_line >= norm.count) return {Outcome::kInvalidOrder};
-  Shard& shard = ShardFor(id);
-  std::uint32_t index;
-  {
-    std::lock_guard<std::mutex> lock(shard.mu);
-    if (shard.ids.contains(id)) return {Outcome::kOrderConflict};
-    index = Allocate();
-    if (index == kNoSlot) return {Outcome::kOrdersFull};
-    Slot& slot = slots_[index];
-    slot.id = id;
-    slot.deadline_nanos = clock_->NowNanos();
-    slot.line_count = static_cast<std::uint8_t>(norm.count);
-    std::copy_n(norm.lines.begin(), norm.count, slot.lines);
-    slot.short_line = static_cast<std::uint8_t>(short_line);
-    slot.short_available = available;
-    slot.changed_nanos.store(clock_->NowNanos(), std::memory_order_relaxed);
-    shard.ids.emplace(id, index);
-  }
+  Shard* shard = nullptr;
+  std::uint32_t index = kNoSlot;
+  if (OrderResult r = ClaimRestored(id, lines, clock_->NowNanos(), &norm, &shard, &index); !r.ok()) return r;
+  // No concurrent callers (REQUIRES on Restore*): the fields need no lock.
+  Slot& slot = slots_[index];
+  slot.short_line = static_cast<std::uint8_t>(short_line);
+  slot.short_available = available;
+  slot.changed_nanos.store(clock_->NowNanos(), std::memory_order_relaxed);
   if (tickets_ != nullptr) tickets_[index] = {};
-  slots_[index].state.store(StateWord(OrderState::kFailed), std::memory_order_release);
-  HandOff(shard, index);
+  slot.state.store(StateWord(OrderState::kFailed), std::memory_order_release);
+  HandOff(*shard, index);
   return {Outcome::kInsufficient, OrderState::kFailed};
 }
 

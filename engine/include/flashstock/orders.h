@@ -273,6 +273,11 @@ class OrderBook {
   // Moves the stock of a transition this thread won, then publishes it.
   void Finish(std::uint32_t index, OrderState won);
   std::uint32_t Allocate();
+  // Recovery: claims a slot for `id` with these lines and deadline and files
+  // it under the id (state not yet published). kOk with *shard and *index
+  // set, or why not (invalid lines, id taken, book full).
+  OrderResult ClaimRestored(OrderId id, std::span<const OrderLine> lines, std::int64_t deadline_nanos,
+                            Normalised* norm, Shard** shard, std::uint32_t* index);
   void Free(std::uint32_t index);
   void HandOff(Shard& shard, std::uint32_t index);
   std::int64_t ForgetAt(const Slot& slot) const;
