@@ -271,7 +271,8 @@ class OrderBook {
   // The one state transition: see the file comment.
   OrderResult Decide(OrderId id, OrderState target, bool honour_deadline);
   // Moves the stock of a transition this thread won, then publishes it.
-  void Finish(std::uint32_t index, OrderState won);
+  // `now_nanos` is the decision's clock reading: the close's time.
+  void Finish(std::uint32_t index, OrderState won, std::int64_t now_nanos);
   std::uint32_t Allocate();
   // Recovery: claims a slot for `id` with these lines and deadline and files
   // it under the id (state not yet published). kOk with *shard and *index
@@ -285,7 +286,7 @@ class OrderBook {
   void Visit(std::uint32_t index, std::int64_t now_nanos, std::size_t* expired);
   void RecordLateness(std::int64_t nanos);
   // Journaling helpers (null journal_: no-ops).
-  OrderEvent EventOf(const Slot& slot, OrderState state) const;
+  OrderEvent EventOf(const Slot& slot, OrderState state, std::int64_t now_nanos) const;
   OrderResult Acknowledge(OrderResult result, const OrderTicket* tickets, std::size_t count);
 
   Catalog* const catalog_;
