@@ -13,7 +13,8 @@
 // The journal thread drains every ring and the control queue into one batch
 // (at most kBatchChangesMax changes), coalesces the take and restock deltas
 // of each SKU within the batch (deltas commute, so one record per SKU and
-// kind carries the same state), writes the batch and fdatasyncs it, then
+// kind carries the same state; runs of one SKU are summed before they reach
+// the per-SKU table), writes the batch and fdatasyncs it, then
 // publishes each producer's durable watermark: "my change is durable"
 // compares against my own producer's counter, never a global one.
 //
@@ -39,8 +40,12 @@
 //    and acquires the producer's release RMW, so its re-check sees the push.
 //    (Not fences: ThreadSanitizer does not model atomic_thread_fence.)
 //    Sync producers always do this; async ones only when their ring is
-//    filling up, otherwise they rely on the journal's bounded idle sleep
-//    (kJournalIdleSleepUs).
+//    filling up (once per kKickStride changes), otherwise they rely on the
+//    journal's bounded idle sleep (kJournalIdleSleepUs).
+//  - In async mode the journal thread also bumps wake (release) right after
+//    draining a producer's ring, before the write and fdatasync, so a
+//    producer waiting for room (acquire load of wake, then re-check) goes on
+//    at once; a durability waiter woken by it re-checks durable and waits.
 #ifndef FLASHSTOCK_JOURNAL_WRITER_H_
 #define FLASHSTOCK_JOURNAL_WRITER_H_
 
