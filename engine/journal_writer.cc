@@ -17,7 +17,14 @@ namespace {
 constexpr int kWaitSpins = 64;
 constexpr int kIdleSpins = 64;
 
+// Entries popped from a ring at a time: 8 KiB, so the copy the journal
+// thread reads back is still in L1 (a whole ring, 256 KiB, was not).
+constexpr std::size_t kPopChunk = 512;
+
 inline void CpuRelax() { _mm_pause(); }
+
+// Writer ids start at 1, so a thread's empty cache (0) matches no writer.
+std::atomic<std::uint64_t> g_next_writer_id{1};
 
 }  // namespace
 
@@ -38,13 +45,15 @@ absl::StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::Start(const Writer
 JournalWriter::JournalWriter(const WriterOptions& options)
     : options_(options),
       durability_(options.durability),
+      // Relaxed: only uniqueness matters, which the RMW gives.
+      id_(g_next_writer_id.fetch_add(1, std::memory_order_relaxed)),
       producers_(new std::atomic<Producer*>[kProducersMax]),
       next_sequence_(options.first_sequence) {
   for (std::size_t i = 0; i < kProducersMax; ++i) producers_[i].store(nullptr, std::memory_order_relaxed);
   shared_producer_.shared = true;
   shared_producer_.index = static_cast<std::uint32_t>(kProducersMax);
   durable_sequence_.store(options.first_sequence - 1, std::memory_order_relaxed);
-  scratch_.resize(kJournalQueueDepth);
+  scratch_.resize(kPopChunk);
   buffer_.reserve(kBatchChangesMax * kStockRecordBytes);
 }
 
@@ -58,7 +67,13 @@ JournalWriter::~JournalWriter() {
   for (std::size_t i = 0; i < kProducersMax; ++i) delete producers_[i].load(std::memory_order_relaxed);
 }
 
-Producer* JournalWriter::ThisThreadProducer() {
+Producer* JournalWriter::RegisterThisThread() {
+  Producer* p = FindOrCreateProducer();
+  t_producer_cache = {id_, p};
+  return p;
+}
+
+Producer* JournalWriter::FindOrCreateProducer() {
   const int index = internal::ReaderSlots::ThisThreadIndex();
   if (index < 0) return &shared_producer_;
   // Acquire: pairs with the release store below (made by this same thread
@@ -306,6 +321,31 @@ void JournalWriter::Consume(const Entry& e) {
   group_have_ = 1;
 }
 
+void JournalWriter::ConsumeChunk(const Entry* entries, std::size_t n) {
+  constexpr std::uint64_t kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  std::size_t i = 0;
+  while (i < n) {
+    const Entry& e = entries[i];
+    if (group_need_ > 0 || (e.type != RecordType::kTake && e.type != RecordType::kRestock)) {
+      Consume(e);
+      ++i;
+      continue;
+    }
+    // A run of one SKU's takes (or restocks), as a hot SKU's ring holds:
+    // summed here in a register, handed to Accumulate once. The sum stays
+    // an int64 (the run stops before it would not).
+    std::uint64_t sum = static_cast<std::uint64_t>(e.value);
+    std::size_t j = i + 1;
+    while (j < n && entries[j].type == e.type && entries[j].sku == e.sku &&
+           static_cast<std::uint64_t>(entries[j].value) <= kMax - sum) {
+      sum += static_cast<std::uint64_t>(entries[j].value);
+      ++j;
+    }
+    Accumulate({e.type, e.sku, static_cast<std::int64_t>(sum)});
+    i = j;
+  }
+}
+
 void JournalWriter::EncodeOrderGroup() {
   const Entry& head = group_[0];
   const std::uint64_t id = static_cast<std::uint64_t>(head.value);
@@ -361,7 +401,7 @@ std::size_t JournalWriter::Collect() {
       const std::size_t want = std::min(scratch_.size(), kBatchChangesMax - batch_changes_);
       const std::size_t n = p->ring.pop(scratch_.data(), want);
       if (n == 0) break;
-      for (std::size_t i = 0; i < n; ++i) Consume(scratch_[i]);
+      ConsumeChunk(scratch_.data(), n);
       p->popped += n;
       p->touched = true;
       batch_changes_ += n;
@@ -398,6 +438,22 @@ void JournalWriter::EncodeBatch() {
     acc_of_sku_[a.sku] = -1;
   }
   accs_.clear();
+}
+
+void JournalWriter::ReleaseRoomWaiters() {
+  auto release = [](Producer* p) {
+    if (!p->touched) return;
+    // Release: pairs with WaitForRoom's acquire load of wake, which it makes
+    // before re-checking room, so it sees the pops above (a bump it missed
+    // ends its wait). notify_all makes no system call when nobody waits.
+    p->wake.fetch_add(1, std::memory_order_release);
+    p->wake.notify_all();
+  };
+  const std::size_t used = producers_used_.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < used; ++i) {
+    if (Producer* p = producers_[i].load(std::memory_order_acquire)) release(p);
+  }
+  release(&shared_producer_);
 }
 
 void JournalWriter::PublishDurable() {
@@ -448,6 +504,9 @@ void JournalWriter::Run() {
     const bool stopping = stop_.load(std::memory_order_acquire);
     const std::size_t first_sequence = next_sequence_;
     const std::size_t changes = Collect();
+    // Async: nobody waits for durability on the hot path, only for room, and
+    // the rings have room now. (Sync waiters would only wake to wait again.)
+    if (changes > 0 && durability_ == Durability::kAsync) ReleaseRoomWaiters();
     if (changes > 0 || next_sequence_ != first_sequence || !buffer_.empty()) {
       if (!failed_.load(std::memory_order_relaxed) && segment_bytes_ >= options_.segment_bytes_max &&
           segment_first_ < first_sequence) {

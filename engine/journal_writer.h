@@ -13,7 +13,8 @@
 // The journal thread drains every ring and the control queue into one batch
 // (at most kBatchChangesMax changes), coalesces the take and restock deltas
 // of each SKU within the batch (deltas commute, so one record per SKU and
-// kind carries the same state), writes the batch and fdatasyncs it, then
+// kind carries the same state; runs of one SKU are summed before they reach
+// the per-SKU table), writes the batch and fdatasyncs it, then
 // publishes each producer's durable watermark: "my change is durable"
 // compares against my own producer's counter, never a global one.
 //
@@ -39,8 +40,12 @@
 //    and acquires the producer's release RMW, so its re-check sees the push.
 //    (Not fences: ThreadSanitizer does not model atomic_thread_fence.)
 //    Sync producers always do this; async ones only when their ring is
-//    filling up, otherwise they rely on the journal's bounded idle sleep
-//    (kJournalIdleSleepUs).
+//    filling up (once per kKickStride changes), otherwise they rely on the
+//    journal's bounded idle sleep (kJournalIdleSleepUs).
+//  - In async mode the journal thread also bumps wake (release) right after
+//    draining a producer's ring, before the write and fdatasync, so a
+//    producer waiting for room (acquire load of wake, then re-check) goes on
+//    at once; a durability waiter woken by it re-checks durable and waits.
 #ifndef FLASHSTOCK_JOURNAL_WRITER_H_
 #define FLASHSTOCK_JOURNAL_WRITER_H_
 
@@ -81,6 +86,13 @@ static_assert(kControlQueueDepth <= kBatchChangesMax, "one batch can empty the c
 inline constexpr std::size_t kProducersMax = kReaderThreadsMax;
 // Ring room below which even an async producer wakes a sleeping journal.
 inline constexpr std::size_t kKickRoom = kJournalQueueDepth / 4;
+// Below kKickRoom an async producer tries that wake-up once per this many
+// changes, not on every one: the try is a locked read-modify-write of
+// sleeping_, a line the journal thread and every other producer also write,
+// so on every take it was a second contended line (measured: ~10 % of the
+// take's time when rings ran 3/4 full). The journal wakes by itself within
+// kJournalIdleSleepUs, and a producer that finds its ring full always kicks.
+inline constexpr std::uint32_t kKickStride = 64;
 // Journal thread's idle sleep: bounds how stale async durability can get
 // when producers do not kick it.
 inline constexpr std::int64_t kJournalIdleSleepUs = 500;
@@ -113,6 +125,7 @@ inline constexpr RecordType kEntryContinuation = static_cast<RecordType>(0xFF);
 // The longest group (a failed reserve of kOrderLinesMax lines): what an order
 // operation reserves before it changes anything.
 inline constexpr std::size_t kOrderEntriesMax = 3 + kOrderLinesMax;
+static_assert(kKickRoom >= kKickStride * kOrderEntriesMax, "a ring cannot fill between two wake-up tries");
 // Entries in the group an order record's head entry starts.
 inline std::size_t OrderGroupEntries(const Entry& head) {
   switch (head.type) {
@@ -127,20 +140,35 @@ struct alignas(kCacheLineSize) Producer {
   // Changes pushed so far: written by the owner only (release, read by
   // Flush() callers with acquire); the owner's own reads are relaxed.
   alignas(kCacheLineSize) std::atomic<std::uint64_t> pushed{0};
+  // Owner only (see kKickStride): changes left before the next wake-up try
+  // while the ring is past kKickRoom.
+  std::uint32_t kick_countdown = 1;
+  // Set once before the producer is published, read on every change: kept
+  // off the journal thread's line below, which it writes on every pop.
+  // Set for the one producer shared by slot-less threads (guard with
+  // JournalWriter::shared_mu()).
+  bool shared = false;
+  // Its index for ProducerAt (kProducersMax for the shared one).
+  std::uint32_t index = 0;
   // Changes popped by the journal thread (its own; plain).
   alignas(kCacheLineSize) std::uint64_t popped = 0;
   bool touched = false;
   // Changes durable; written by the journal thread only.
   std::atomic<std::uint64_t> durable{0};
   // Bumped by the journal thread after each commit touching this producer
-  // and on failure; waiters futex-wait on it.
+  // (in async mode also after each drain) and on failure; waiters
+  // futex-wait on it.
   std::atomic<std::uint32_t> wake{0};
-  // Set for the one producer shared by slot-less threads (guard with
-  // JournalWriter::shared_mu()).
-  bool shared = false;
-  // Its index for ProducerAt (kProducersMax for the shared one).
-  std::uint32_t index = 0;
 };
+
+// The calling thread's producer in the writer it last used (see
+// JournalWriter::ThisThreadProducer). Trivial and constant-initialised, so
+// reading it is one thread-pointer-relative load: no guard, no TLS wrapper.
+struct ProducerCache {
+  std::uint64_t writer_id;
+  Producer* producer;
+};
+inline constinit thread_local ProducerCache t_producer_cache{0, nullptr};
 
 struct WriterOptions {
   std::string dir;
@@ -163,8 +191,13 @@ class JournalWriter {
   // Commits everything queued, then stops. REQUIRES: no concurrent calls.
   ~JournalWriter();
 
-  // The calling thread's producer.
-  Producer* ThisThreadProducer();
+  // The calling thread's producer. The first call on a thread (per writer)
+  // registers it; later ones read a thread-local cache.
+  Producer* ThisThreadProducer() {
+    // Thread-local: filled by this thread, so no ordering is involved.
+    if (t_producer_cache.writer_id == id_) return t_producer_cache.producer;
+    return RegisterThisThread();
+  }
   std::mutex& shared_mu() { return shared_mu_; }
 
   // Before a change: kOk when the next Push cannot fail; kBackpressure or
@@ -176,7 +209,10 @@ class JournalWriter {
     const std::size_t room = p->ring.write_available();
     if (room > kKickRoom) return Outcome::kOk;
     if (room >= entries) {
-      MaybeKick();
+      if (--p->kick_countdown == 0) {
+        p->kick_countdown = kKickStride;
+        MaybeKick();
+      }
       return Outcome::kOk;
     }
     return WaitForRoom(p, entries);
@@ -260,6 +296,9 @@ class JournalWriter {
   // Takes one entry off a ring: stock entries accumulate, order groups are
   // assembled in group_ and encoded when complete.
   void Consume(const Entry& e);
+  // Consume for n entries popped together; sums runs of one SKU's deltas
+  // first.
+  void ConsumeChunk(const Entry* entries, std::size_t n);
   void EncodeOrderGroup();
   void EncodeBatch();
   void Commit();
@@ -277,8 +316,20 @@ class JournalWriter {
   Outcome WaitForRoom(Producer* p, std::size_t entries);
   bool WaitOn(Producer* p, std::uint64_t seq);
 
+  // Finds or creates the calling thread's producer and caches it.
+  Producer* RegisterThisThread();
+  Producer* FindOrCreateProducer();
+  // Bumps wake for every producer this batch drained (async mode): a
+  // producer blocked on a full ring goes on now instead of after the
+  // fdatasync.
+  void ReleaseRoomWaiters();
+
   const WriterOptions options_;
   const Durability durability_;  // read by every Push; written once
+  // Unique per writer in this process, never reused: keys the thread-local
+  // producer cache, so a cached producer of a destroyed writer is never
+  // returned for a new writer at the same address.
+  const std::uint64_t id_;
 
   std::unique_ptr<std::atomic<Producer*>[]> producers_;
   std::atomic<std::size_t> producers_used_{0};
