@@ -162,14 +162,11 @@ Outcome JournalWriter::AppendControl(Control record, const std::function<void()>
 }
 
 absl::Status JournalWriter::Flush() {
-  const std::size_t used = producers_used_.load(std::memory_order_acquire);
   std::vector<std::pair<Producer*, std::uint64_t>> targets;
-  for (std::size_t i = 0; i < used; ++i) {
-    Producer* p = producers_[i].load(std::memory_order_acquire);
+  ForEachProducer([&targets](Producer* p) {
     // Acquire: pairs with Push's release, covering the entry itself.
-    if (p != nullptr) targets.emplace_back(p, p->pushed.load(std::memory_order_acquire));
-  }
-  targets.emplace_back(&shared_producer_, shared_producer_.pushed.load(std::memory_order_acquire));
+    targets.emplace_back(p, p->pushed.load(std::memory_order_acquire));
+  });
   std::uint64_t control_target;
   {
     std::lock_guard<std::mutex> lock(control_mu_);
@@ -244,15 +241,11 @@ void JournalWriter::Fail(const absl::Status& status) {
     (void)file_->Close();
     file_.reset();
   }
-  const std::size_t used = producers_used_.load(std::memory_order_acquire);
   auto bump = [](Producer* p) {
     p->wake.fetch_add(1, std::memory_order_release);
     p->wake.notify_all();
   };
-  for (std::size_t i = 0; i < used; ++i) {
-    if (Producer* p = producers_[i].load(std::memory_order_acquire)) bump(p);
-  }
-  bump(&shared_producer_);
+  ForEachProducer(bump);
   bump(&control_);
 }
 
@@ -449,11 +442,7 @@ void JournalWriter::ReleaseRoomWaiters() {
     p->wake.fetch_add(1, std::memory_order_release);
     p->wake.notify_all();
   };
-  const std::size_t used = producers_used_.load(std::memory_order_acquire);
-  for (std::size_t i = 0; i < used; ++i) {
-    if (Producer* p = producers_[i].load(std::memory_order_acquire)) release(p);
-  }
-  release(&shared_producer_);
+  ForEachProducer(release);
 }
 
 void JournalWriter::PublishDurable() {
@@ -467,11 +456,7 @@ void JournalWriter::PublishDurable() {
     p->wake.fetch_add(1, std::memory_order_release);
     p->wake.notify_all();
   };
-  const std::size_t used = producers_used_.load(std::memory_order_acquire);
-  for (std::size_t i = 0; i < used; ++i) {
-    if (Producer* p = producers_[i].load(std::memory_order_acquire)) publish(p);
-  }
-  publish(&shared_producer_);
+  ForEachProducer(publish);
   publish(&control_);
 }
 

@@ -323,6 +323,17 @@ class JournalWriter {
   // producer blocked on a full ring goes on now instead of after the
   // fdatasync.
   void ReleaseRoomWaiters();
+  // Calls f(Producer*) for every registered producer and the shared one
+  // (not the control producer).
+  template <typename F>
+  void ForEachProducer(F&& f) {
+    // Acquire: pairs with the release stores that publish a new producer.
+    const std::size_t used = producers_used_.load(std::memory_order_acquire);
+    for (std::size_t i = 0; i < used; ++i) {
+      if (Producer* p = producers_[i].load(std::memory_order_acquire)) f(p);
+    }
+    f(&shared_producer_);
+  }
 
   const WriterOptions options_;
   const Durability durability_;  // read by every Push; written once
