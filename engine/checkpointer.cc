@@ -1,6 +1,7 @@
 #include "checkpointer.h"
 
 #include "recovery.h"
+#include "internal/thread_name.h"
 
 namespace flashstock::journal {
 
@@ -21,7 +22,10 @@ void Checkpointer::Stop() {
 
 void Checkpointer::Start(JournalWriter* writer) {
   writer_ = writer;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    internal::NameThisThread("fs-checkpoint");
+    Run();
+  });
 }
 
 void Checkpointer::Due() {

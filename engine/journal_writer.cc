@@ -8,6 +8,7 @@
 #include <chrono>
 #include "internal/check.h"
 #include "internal/reader_slots.h"
+#include "internal/thread_name.h"
 
 namespace flashstock::journal {
 namespace {
@@ -38,7 +39,10 @@ absl::StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::Start(const Writer
   }
   std::unique_ptr<JournalWriter> w(new JournalWriter(options));
   if (absl::Status s = w->OpenSegment(); !s.ok()) return s;
-  w->thread_ = std::thread([p = w.get()] { p->Run(); });
+  w->thread_ = std::thread([p = w.get()] {
+    internal::NameThisThread("fs-journal");
+    p->Run();
+  });
   return w;
 }
 
@@ -289,9 +293,7 @@ void JournalWriter::Accumulate(const Entry& e) {
   const std::uint64_t q = static_cast<std::uint64_t>(e.value);
   constexpr std::uint64_t kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   if (sum > kMax - q) {  // the merged quantity would not fit a record: emit what we have
-    buffer_.resize(buffer_.size() + kStockRecordBytes);
-    EncodeStockRecord(buffer_.data() + buffer_.size() - kStockRecordBytes, e.type, next_sequence_++, e.sku,
-                      static_cast<std::int64_t>(sum));
+    EncodeStockRecord(Extend(kStockRecordBytes), e.type, next_sequence_++, e.sku, static_cast<std::int64_t>(sum));
     sum = 0;
   }
   sum += q;
@@ -301,7 +303,10 @@ void JournalWriter::Consume(const Entry& e) {
   if (group_need_ > 0) {
     assert(e.type == kEntryContinuation);
     group_[group_have_++] = e;
-    if (group_have_ == group_need_) EncodeOrderGroup();
+    if (group_have_ == group_need_) {
+      EncodeOrderGroup(group_);
+      group_have_ = group_need_ = 0;
+    }
     return;
   }
   if (e.type == RecordType::kTake || e.type == RecordType::kRestock) {
@@ -319,9 +324,20 @@ void JournalWriter::ConsumeChunk(const Entry* entries, std::size_t n) {
   std::size_t i = 0;
   while (i < n) {
     const Entry& e = entries[i];
-    if (group_need_ > 0 || (e.type != RecordType::kTake && e.type != RecordType::kRestock)) {
+    if (group_need_ > 0) {  // finishing a group cut by the previous chunk
       Consume(e);
       ++i;
+      continue;
+    }
+    if (e.type != RecordType::kTake && e.type != RecordType::kRestock) {
+      const std::size_t size = OrderGroupEntries(e);
+      if (i + size > n) {  // cut by the chunk's end: assemble it in group_
+        Consume(e);
+        ++i;
+        continue;
+      }
+      EncodeOrderGroup(entries + i);
+      i += size;
       continue;
     }
     // A run of one SKU's takes (or restocks), as a hot SKU's ring holds:
@@ -339,30 +355,33 @@ void JournalWriter::ConsumeChunk(const Entry* entries, std::size_t n) {
   }
 }
 
-void JournalWriter::EncodeOrderGroup() {
-  const Entry& head = group_[0];
-  const std::uint64_t id = static_cast<std::uint64_t>(head.value);
-  OrderLineRecord lines[kOrderLinesMax];
+char* JournalWriter::Extend(std::size_t n) {
   const std::size_t at = buffer_.size();
+  buffer_.resize(at + n, boost::container::default_init);
+  return buffer_.data() + at;
+}
+
+void JournalWriter::EncodeOrderGroup(const Entry* group) {
+  const Entry& head = group[0];
+  const std::uint64_t id = static_cast<std::uint64_t>(head.value);
   if (head.type == RecordType::kOrderReserve || head.type == RecordType::kOrderReserveFailed) {
+    OrderLineRecord lines[kOrderLinesMax];
     const std::size_t first_line = head.type == RecordType::kOrderReserve ? 2 : 3;
     for (std::uint32_t i = 0; i < head.sku; ++i) {
-      const Entry& l = group_[first_line + i];
+      const Entry& l = group[first_line + i];
       lines[i] = {l.sku, static_cast<std::uint32_t>(l.value)};
     }
     if (head.type == RecordType::kOrderReserve) {
-      buffer_.resize(at + OrderReserveRecordBytes(head.sku));
-      EncodeOrderReserveRecord(buffer_.data() + at, next_sequence_++, id, group_[1].value, lines, head.sku);
+      EncodeOrderReserveRecord(Extend(OrderReserveRecordBytes(head.sku)), next_sequence_++, id, group[1].value,
+                               lines, head.sku);
     } else {
-      buffer_.resize(at + OrderFailedRecordBytes(head.sku));
-      EncodeOrderFailedRecord(buffer_.data() + at, next_sequence_++, id, group_[1].value, group_[1].sku,
-                              group_[2].value, lines, head.sku);
+      EncodeOrderFailedRecord(Extend(OrderFailedRecordBytes(head.sku)), next_sequence_++, id, group[1].value,
+                              group[1].sku, group[2].value, lines, head.sku);
     }
   } else {
-    buffer_.resize(at + kOrderCloseRecordBytes);
-    EncodeOrderCloseRecord(buffer_.data() + at, head.type, next_sequence_++, id, group_[1].value, group_[2].value);
+    EncodeOrderCloseRecord(Extend(kOrderCloseRecordBytes), head.type, next_sequence_++, id, group[1].value,
+                           group[2].value);
   }
-  group_have_ = group_need_ = 0;
 }
 
 std::size_t JournalWriter::Collect() {
@@ -374,13 +393,11 @@ std::size_t JournalWriter::Collect() {
     control_count_.store(0, std::memory_order_relaxed);
   }
   for (const Control& c : control_batch_) {
-    const std::size_t at = buffer_.size();
     if (c.type == RecordType::kDefine) {
-      buffer_.resize(at + DefineRecordBytes(c.name.size()));
-      EncodeDefineRecord(buffer_.data() + at, next_sequence_++, c.sku, c.name, c.value, c.floor);
+      EncodeDefineRecord(Extend(DefineRecordBytes(c.name.size())), next_sequence_++, c.sku, c.name, c.value,
+                         c.floor);
     } else {
-      buffer_.resize(at + kStockRecordBytes);
-      EncodeStockRecord(buffer_.data() + at, c.type, next_sequence_++, c.sku, c.value);
+      EncodeStockRecord(Extend(kStockRecordBytes), c.type, next_sequence_++, c.sku, c.value);
     }
   }
   control_.popped += control_batch_.size();
@@ -424,9 +441,7 @@ void JournalWriter::EncodeBatch() {
     for (RecordType t : {RecordType::kTake, RecordType::kRestock}) {
       const std::uint64_t q = t == RecordType::kTake ? a.take : a.restock;
       if (q == 0) continue;
-      buffer_.resize(buffer_.size() + kStockRecordBytes);
-      EncodeStockRecord(buffer_.data() + buffer_.size() - kStockRecordBytes, t, next_sequence_++, a.sku,
-                        static_cast<std::int64_t>(q));
+      EncodeStockRecord(Extend(kStockRecordBytes), t, next_sequence_++, a.sku, static_cast<std::int64_t>(q));
     }
     acc_of_sku_[a.sku] = -1;
   }

@@ -62,6 +62,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "boost/container/vector.hpp"
 #include "boost/lockfree/spsc_queue.hpp"
 #include "flashstock/engine.h"
 #include "internal/file.h"
@@ -69,11 +70,15 @@
 
 namespace flashstock::journal {
 
-// Entries per producer ring. At ~16 B each a ring is 256 KiB, allocated on a
-// thread's first change. It must absorb what one thread produces during one
-// fdatasync (~0.1-2 ms here) at tens of millions of takes per second, or the
-// producer blocks on the disk.
-inline constexpr std::size_t kJournalQueueDepth = std::size_t{1} << 14;
+// Entries per producer ring. At 16 B each a ring is 1 MiB, allocated on a
+// thread's first change. It must absorb what one thread produces while the
+// journal thread writes and fdatasyncs one batch, or the producer blocks on
+// the disk: a full batch of orders (~850 KB) takes ~2.6 ms to sync at this
+// disk's 323 MB/s, and one thread reserving and committing 1.2 M orders/s
+// pushes ~10 M entries/s. At 2^14 entries (1.6 ms of that) both order
+// threads sat idle during every sync (async orders: 1.9-2.4 M/s); at 2^16
+// they keep working (2.5-3.0 M/s, docs/benchmarks.md).
+inline constexpr std::size_t kJournalQueueDepth = std::size_t{1} << 16;
 // Changes drained into one group commit. At least one full ring, so a
 // producer blocked on a full ring is released by the next commit.
 inline constexpr std::size_t kBatchChangesMax = std::size_t{1} << 16;
@@ -297,9 +302,14 @@ class JournalWriter {
   // assembled in group_ and encoded when complete.
   void Consume(const Entry& e);
   // Consume for n entries popped together; sums runs of one SKU's deltas
-  // first.
+  // first, and encodes an order group that lies whole in the chunk from
+  // where it lies (no copy through group_).
   void ConsumeChunk(const Entry* entries, std::size_t n);
-  void EncodeOrderGroup();
+  // Encodes one complete order group (OrderGroupEntries(group[0]) entries).
+  void EncodeOrderGroup(const Entry* group);
+  // Grows buffer_ by n bytes, left uninitialised (every byte is encoded
+  // next), and returns where they start.
+  char* Extend(std::size_t n);
   void EncodeBatch();
   void Commit();
   absl::Status OpenSegment();
@@ -379,7 +389,9 @@ class JournalWriter {
   };
   std::vector<std::int32_t> acc_of_sku_;  // index into accs_, -1 if none
   std::vector<Acc> accs_;
-  std::string buffer_;
+  // The batch being encoded. Grown without zero-filling (default_init):
+  // every byte is written by an encoder right after.
+  boost::container::vector<char> buffer_;
   std::size_t batch_changes_ = 0;
   Entry group_[kOrderEntriesMax];  // the order group being assembled
   std::size_t group_have_ = 0, group_need_ = 0;

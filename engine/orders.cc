@@ -11,6 +11,7 @@
 #include "flashstock/stock_cell.h"
 #include "internal/check.h"
 #include "internal/timer_wheel.h"
+#include "internal/thread_name.h"
 
 // Memory ordering, edge by edge.
 //
@@ -219,10 +220,13 @@ OrderResult OrderBook::Acknowledge(OrderResult result, const OrderTicket* ticket
   return result;
 }
 
-OrderBook::Shard& OrderBook::ShardFor(OrderId id) const {
+std::size_t OrderBook::ShardIndex(std::size_t hash) {
   // High bits: flat_hash_map filters on the hash's low 7 bits (STYLE.md).
-  const std::size_t h = absl::Hash<OrderId>{}(id);
-  return shards_[h >> (sizeof(std::size_t) * 8 - 6) & (kOrderShards - 1)];
+  return hash >> (sizeof(std::size_t) * 8 - 6) & (kOrderShards - 1);
+}
+
+OrderBook::Shard& OrderBook::ShardFor(OrderId id) const {
+  return shards_[ShardIndex(absl::Hash<OrderId>{}(id))];
 }
 static_assert(kOrderShards <= 64, "ShardFor takes the hash's top 6 bits");
 
@@ -278,12 +282,13 @@ std::uint32_t OrderBook::Allocate() {
   return kNoSlot;
 }
 
-void OrderBook::Free(std::uint32_t index) {
+void OrderBook::FreeChain(std::uint32_t first, std::uint32_t last) {
   std::uint64_t head = free_head_.load(std::memory_order_relaxed);
   while (true) {
-    slots_[index].next.store(static_cast<std::uint32_t>(head), std::memory_order_relaxed);
-    const std::uint64_t desired = (((head >> 32) + 1) << 32) | index;
-    // Release: pairs with Allocate's acquire (edge 6), and publishes `next`.
+    slots_[last].next.store(static_cast<std::uint32_t>(head), std::memory_order_relaxed);
+    const std::uint64_t desired = (((head >> 32) + 1) << 32) | first;
+    // Release: pairs with Allocate's acquire (edge 6), and publishes the
+    // chain's links.
     if (free_head_.compare_exchange_weak(head, desired, std::memory_order_release,
                                          std::memory_order_relaxed)) {
       return;
@@ -530,24 +535,81 @@ std::int64_t OrderBook::ForgetAt(const Slot& slot) const {
 std::size_t OrderBook::Sweep() {
   std::lock_guard<std::mutex> lock(sweep_mu_);
   const std::int64_t now = clock_->NowNanos();
-  // Take every slot handed off since the last sweep (edge 3).
+  // Take every slot handed off since the last sweep (edge 3). A hold still
+  // open waits in the wheel for its deadline; an order that closed (or
+  // failed) before the driver saw it never enters the wheel for its
+  // deadline: it is due at its forget time, which with a short retention is
+  // this very sweep. That is the common case of a cart that commits in
+  // well under a millisecond, and it costs the driver one look at the slot.
   for (std::size_t s = 0; s < kOrderShards; ++s) {
     std::uint32_t index = shards_[s].incoming.exchange(kNoSlot, std::memory_order_acquire);
     while (index != kNoSlot) {
       const Slot& slot = slots_[index];
       const std::uint32_t following = slot.next.load(std::memory_order_relaxed);
-      // A failed reserve is due at its forget time; everything else at its
-      // deadline (if it closed already, Visit moves it on).
-      const bool failed = StateOf(slot.state.load(std::memory_order_acquire)) == OrderState::kFailed;
-      wheel_->Schedule(index, TickCeil(failed ? ForgetAt(slot) : slot.deadline_nanos));
+      // Acquire: pairs with the release stores of edges 2 and 5.
+      const std::uint32_t word = slot.state.load(std::memory_order_acquire);
+      if (Settled(word)) {
+        ScheduleForget(index, word, now);
+      } else {
+        wheel_->Schedule(index, TickCeil(slot.deadline_nanos));
+      }
       index = following;
     }
   }
   std::size_t expired = 0;
   wheel_->Advance(TickFloor(now), [&](std::uint32_t index, std::int64_t) { Visit(index, now, &expired); });
+  ForgetDue(now);
   sweeps_.store(sweeps_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   scheduled_.store(wheel_->size(), std::memory_order_relaxed);
   return expired;
+}
+
+bool OrderBook::Settled(std::uint32_t word) {
+  if ((word & kMovingBit) != 0) return false;
+  const OrderState state = StateOf(word);
+  return state != OrderState::kHeld && state != OrderState::kReserving && state != OrderState::kNone;
+}
+
+void OrderBook::ScheduleForget(std::uint32_t index, std::uint32_t word, std::int64_t now) {
+  const Slot& slot = slots_[index];
+  const std::int64_t forget_at = ForgetAt(slot);
+  if (forget_at > now) {
+    wheel_->Schedule(index, TickCeil(forget_at));
+    return;
+  }
+  forget_due_[ShardIndex(absl::Hash<OrderId>{}(slot.id))].push_back({index, word});
+}
+
+void OrderBook::ForgetDue(std::int64_t now) {
+  std::uint32_t chain_first = kNoSlot, chain_last = kNoSlot;
+  std::uint64_t forgotten = 0;
+  // One lock of each shard for all of its ids due in this sweep.
+  for (std::size_t s = 0; s < kOrderShards; ++s) {
+    std::vector<DueForget>& due_here = forget_due_[s];
+    if (due_here.empty()) continue;
+    Shard& shard = shards_[s];
+    {
+      std::lock_guard<std::mutex> lock(shard.mu);
+      for (const DueForget& due : due_here) {
+        Slot& slot = slots_[due.index];
+        // Under the mutex no API thread can decide (edge 4); if a return
+        // won since the driver looked, look again next tick.
+        if (slot.state.load(std::memory_order_acquire) != due.word) {
+          wheel_->Schedule(due.index, TickFloor(now) + 1);
+          continue;
+        }
+        shard.ids.erase(slot.id);
+        slot.state.store(StateWord(OrderState::kNone), std::memory_order_relaxed);  // ours alone now
+        slot.next.store(chain_first, std::memory_order_relaxed);
+        if (chain_last == kNoSlot) chain_last = due.index;
+        chain_first = due.index;
+        ++forgotten;
+      }
+    }
+    due_here.clear();
+  }
+  forgotten_.store(forgotten_.load(std::memory_order_relaxed) + forgotten, std::memory_order_relaxed);
+  if (chain_first != kNoSlot) FreeChain(chain_first, chain_last);
 }
 
 void OrderBook::Visit(std::uint32_t index, std::int64_t now, std::size_t* expired) {
@@ -574,34 +636,16 @@ void OrderBook::Visit(std::uint32_t index, std::int64_t now, std::size_t* expire
       ++*expired;
       expired_.store(expired_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       RecordLateness(clock_->NowNanos() - slot.deadline_nanos);
-      wheel_->Schedule(index, TickCeil(ForgetAt(slot)));
+      ScheduleForget(index, StateWord(OrderState::kExpired), now);
       return;
     }
     // Lost to a commit or cancel; fall through with the winner's word.
   }
-  if ((word & kMovingBit) != 0 || StateOf(word) == OrderState::kReserving) {
+  if (!Settled(word)) {
     wheel_->Schedule(index, TickFloor(now) + 1);  // a winner is still moving stock
     return;
   }
-  const std::int64_t forget_at = ForgetAt(slot);
-  if (now < forget_at) {
-    wheel_->Schedule(index, TickCeil(forget_at));
-    return;
-  }
-  {
-    Shard& shard = ShardFor(slot.id);
-    std::lock_guard<std::mutex> lock(shard.mu);
-    // Under the mutex no API thread can decide (edge 4); if a return won
-    // since the load above, look again later.
-    if (slot.state.load(std::memory_order_acquire) != word) {
-      wheel_->Schedule(index, TickFloor(now) + 1);
-      return;
-    }
-    shard.ids.erase(slot.id);
-  }
-  slot.state.store(StateWord(OrderState::kNone), std::memory_order_relaxed);  // ours alone now
-  forgotten_.store(forgotten_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  Free(index);
+  ScheduleForget(index, word, now);
 }
 
 void OrderBook::RecordLateness(std::int64_t nanos) {
@@ -647,6 +691,7 @@ ExpiryStats OrderBook::expiry_stats() const {
 void OrderBook::StartExpiryThread() {
   FLASHSTOCK_CHECK(!expiry_thread_.joinable());
   expiry_thread_ = std::thread([this] {
+    internal::NameThisThread("fs-expiry");
     std::unique_lock<std::mutex> lock(thread_mu_);
     while (!stop_) {
       lock.unlock();

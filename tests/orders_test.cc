@@ -314,8 +314,9 @@ TEST(OrdersCapacityTest, EverySlotIsReusableWhateverTheShards) {
 }
 
 // orders_max and retention at their edges: every slot busy -> ORDERS_FULL;
-// an id is remembered until the later of its hold's deadline and retention
-// after its last change, then forgotten and its slot reused.
+// an id is remembered for retention after its last change, then forgotten
+// and its slot reused; one the driver saw while it was still held is
+// remembered until its hold's deadline at least (it waits in the wheel).
 class OrdersLimitsTest : public ::testing::Test {
  protected:
   OrdersLimitsTest() : engine_(Options(&clock_)) {}
@@ -354,6 +355,7 @@ TEST_F(OrdersLimitsTest, CapacityAndRetentionAtTheirEdges) {
             Outcome::kInsufficient);
   EXPECT_EQ(engine_.Reserve(5, one_, 60'000).outcome, Outcome::kOrdersFull);
   EXPECT_FALSE(engine_.GetOrder(5).has_value());  // a refusal is not remembered
+  Advance(0);  // the driver files holds 1-3 at their deadlines
   ASSERT_TRUE(engine_.Commit(1).ok());
 
   Advance(kRetentionMs * kMs - 1);  // 1 ns before order 4 may be forgotten
@@ -380,6 +382,31 @@ TEST_F(OrdersLimitsTest, CapacityAndRetentionAtTheirEdges) {
   EXPECT_EQ(l.held, 2);
   EXPECT_EQ(l.sold, 1);
   EXPECT_EQ(l.available + l.held + l.sold, 100);
+}
+
+// A cart that closes before the driver's next sweep never waits for its
+// deadline: it is forgotten exactly at retention after its close.
+TEST_F(OrdersLimitsTest, ClosedBeforeTheDriverSawItIsForgottenAtRetention) {
+  constexpr std::int64_t kMs = 1'000'000;
+  ASSERT_TRUE(engine_.Reserve(1, one_, 60'000).ok());
+  ASSERT_TRUE(engine_.Commit(1).ok());
+  ASSERT_TRUE(engine_.Reserve(2, one_, 60'000).ok());
+  ASSERT_TRUE(engine_.Cancel(2).ok());
+  Advance(kRetentionMs * kMs - 1);
+  EXPECT_EQ(engine_.GetOrder(1)->state, OrderState::kCommitted);
+  EXPECT_EQ(engine_.Reserve(2, one_, 60'000).state, OrderState::kCancelled);  // a retry: the first answer
+  Advance(1);
+  EXPECT_FALSE(engine_.GetOrder(1).has_value());
+  EXPECT_FALSE(engine_.GetOrder(2).has_value());
+  EXPECT_EQ(engine_.expiry_stats().forgotten, 2u);
+  EXPECT_EQ(engine_.expiry_stats().scheduled, 0u);
+  // Both slots are free again: the book takes 4 new orders.
+  for (OrderId id = 10; id < 14; ++id) ASSERT_TRUE(engine_.Reserve(id, one_, 60'000).ok()) << id;
+  EXPECT_EQ(engine_.Reserve(14, one_, 60'000).outcome, Outcome::kOrdersFull);
+  const StockLevels l = engine_.Levels(a_);
+  EXPECT_EQ(l.available, 95);  // 100 - order 1 sold - 10..13 held
+  EXPECT_EQ(l.held, 4);
+  EXPECT_EQ(l.sold, 1);
 }
 
 TEST_F(OrdersLimitsTest, ReturnRestartsTheRetentionWindow) {

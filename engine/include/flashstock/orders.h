@@ -48,8 +48,10 @@
 // single driver (Sweep(): the engine's expiry thread, or a test). Reserves
 // hand new slots to the driver through a lock-free per-shard list; the wheel
 // finds each slot again at its deadline and at the end of its retention.
-// Nothing is removed from the wheel when an order closes early: the driver
-// sees the closed state and moves the slot on to its retention time.
+// An order already closed (or failed) when the driver first sees it skips
+// its deadline and is filed at its forget time; nothing is removed from the
+// wheel when a filed hold closes early: the driver sees the closed state at
+// the deadline and moves the slot on to its forget time.
 //
 // Thread-safety: Reserve/Commit/Cancel/Return/Get may be called from any
 // thread at any time. Sweep may be called from any thread; calls are
@@ -71,6 +73,7 @@
 #include <span>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "flashstock/clock.h"
 #include "flashstock/limits.h"
@@ -279,11 +282,23 @@ class OrderBook {
   // set, or why not (invalid lines, id taken, book full).
   OrderResult ClaimRestored(OrderId id, std::span<const OrderLine> lines, std::int64_t deadline_nanos,
                             Normalised* norm, Shard** shard, std::uint32_t* index);
-  void Free(std::uint32_t index);
+  // Pushes the slots first -> ... -> last (linked through Slot::next) on
+  // the free list with one compare-and-swap.
+  void FreeChain(std::uint32_t first, std::uint32_t last);
   void HandOff(Shard& shard, std::uint32_t index);
   std::int64_t ForgetAt(const Slot& slot) const;
-  // The driver's visit to one due slot. REQUIRES: sweep_mu_ held.
+  static std::size_t ShardIndex(std::size_t hash);
+  // A final state (or FAILED) with no stock still moving: only its forget
+  // time is left to the driver.
+  static bool Settled(std::uint32_t word);
+  // The driver's work, all REQUIRING sweep_mu_. Visit: one slot due in the
+  // wheel. ScheduleForget: files a settled slot (state word `word`) at its
+  // forget time, or queues it for this sweep's ForgetDue if that has come.
+  // ForgetDue: forgets the queued ids, one lock per shard, and frees their
+  // slots with one push.
   void Visit(std::uint32_t index, std::int64_t now_nanos, std::size_t* expired);
+  void ScheduleForget(std::uint32_t index, std::uint32_t word, std::int64_t now_nanos);
+  void ForgetDue(std::int64_t now_nanos);
   void RecordLateness(std::int64_t nanos);
   // Journaling helpers (null journal_: no-ops).
   OrderEvent EventOf(const Slot& slot, OrderState state, std::int64_t now_nanos) const;
@@ -311,6 +326,12 @@ class OrderBook {
   // pthread mutexes. Uncontended, both cost one atomic RMW each way.
   alignas(kCacheLineSize) std::mutex sweep_mu_;
   std::unique_ptr<internal::TimerWheel> wheel_;  // guarded by sweep_mu_
+  struct DueForget {
+    std::uint32_t index;
+    std::uint32_t word;  // the settled state the driver saw
+  };
+  // Per shard; guarded by sweep_mu_; empty between sweeps.
+  std::array<std::vector<DueForget>, kOrderShards> forget_due_;
   // Written by the driver only (under sweep_mu_), read by anyone: relaxed.
   std::atomic<std::uint64_t> sweeps_{0}, expired_{0}, forgotten_{0}, scheduled_{0};
   std::atomic<std::int64_t> lateness_max_nanos_{0};
