@@ -123,6 +123,9 @@ class Prepared {
   bool open_ = false;
 };
 
+// Sweeps one reserve may run when it finds every slot busy (see Reserve).
+constexpr int kReserveHelpsMax = 16;
+
 std::int64_t TickCeil(std::int64_t nanos) {
   return nanos / kExpiryTickNanos + (nanos % kExpiryTickNanos > 0 ? 1 : 0);
 }
@@ -322,12 +325,25 @@ OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std
   std::int64_t now = 0;
   OrderResult retry_answer;
   OrderTicket retry_waits[2];
+  int helps = 0;
   for (Backoff backoff;; backoff.Wait()) {
-    std::lock_guard<std::mutex> lock(shard.mu);
+    std::unique_lock<std::mutex> lock(shard.mu);
     auto it = shard.ids.find(id);
     if (it == shard.ids.end()) {
       index = Allocate();
-      if (index == kNoSlot) return {Outcome::kOrdersFull};
+      if (index == kNoSlot) {
+        // Every slot busy. If the driver is only behind (on 2 cores with
+        // many busy threads it gets a small share of the CPU), forgetting
+        // what is due frees slots: run its sweep, outside the shard mutex
+        // (the sweep takes shard mutexes), then look again. Again while a
+        // sweep of ours frees slots that other reserves take first, up to
+        // kReserveHelpsMax times; a sweep that frees nothing means full.
+        if (helps == kReserveHelpsMax) return {Outcome::kOrdersFull};
+        lock.unlock();
+        ++helps;
+        if (HelpSweep() == 0) helps = kReserveHelpsMax;
+        continue;
+      }
       Slot& slot = slots_[index];
       slot.id = id;
       now = clock_->NowNanos();
@@ -534,6 +550,20 @@ std::int64_t OrderBook::ForgetAt(const Slot& slot) const {
 
 std::size_t OrderBook::Sweep() {
   std::lock_guard<std::mutex> lock(sweep_mu_);
+  return SweepLocked();
+}
+
+std::uint64_t OrderBook::HelpSweep() {
+  // Blocking: if the driver is sweeping, its sweep may have drained the
+  // hand-off lists before our closes; ours, right after, sees them.
+  std::lock_guard<std::mutex> lock(sweep_mu_);
+  const std::uint64_t forgotten_before = forgotten_.load(std::memory_order_relaxed);
+  (void)SweepLocked();
+  helped_sweeps_.store(helped_sweeps_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  return forgotten_.load(std::memory_order_relaxed) - forgotten_before;
+}
+
+std::size_t OrderBook::SweepLocked() {
   const std::int64_t now = clock_->NowNanos();
   // Take every slot handed off since the last sweep (edge 3). A hold still
   // open waits in the wheel for its deadline; an order that closed (or
@@ -665,6 +695,7 @@ ExpiryStats OrderBook::expiry_stats() const {
   stats.expired = expired_.load(std::memory_order_relaxed);
   stats.forgotten = forgotten_.load(std::memory_order_relaxed);
   stats.scheduled = scheduled_.load(std::memory_order_relaxed);
+  stats.helped_sweeps = helped_sweeps_.load(std::memory_order_relaxed);
   stats.lateness_max_nanos = lateness_max_nanos_.load(std::memory_order_relaxed);
   std::uint64_t total = 0;
   for (std::size_t i = 0; i < kLatenessBuckets; ++i) total += lateness_histogram_[i].load(std::memory_order_relaxed);

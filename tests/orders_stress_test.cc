@@ -321,5 +321,66 @@ TEST(OrdersStressTest, ConcurrentRetriesExecuteOnce) {
   EXPECT_EQ(l.available, 1'000'000 - expected_held);
 }
 
+// A small book and no expiry thread: every slot a thread needs comes from a
+// sweep some reserving thread runs when it finds the book full (HelpSweep),
+// racing other threads' reserves, commits and helping sweeps. Holds live
+// 1 ms and the threads move the clock 1 ms every 8 orders, so what a sweep
+// parks (a hold it catches open stays remembered until its deadline) soon
+// comes due; a commit after its deadline is an expiry. A refusal can still
+// happen (a burst of back-to-back sweeps may park every slot before the
+// clock moves) and must be ORDERS_FULL and change nothing; the stock adds
+// up. The deterministic edge is AFullBookSweepsBeforeRefusing.
+TEST(OrdersStressTest, ReservesThatFindTheBookFullSweepForEachOther) {
+  constexpr int kThreads = 4;
+  const int per_thread = 20000 / kScale;
+  ManualClock clock(1);
+  EngineOptions o = Options(&clock, 64);
+  o.order_retention_ms = 0;
+  Engine engine(o);
+  ASSERT_TRUE(engine.Define("a", 1'000'000).ok());
+  const SkuHandle a = *engine.Resolve("a");
+  std::atomic<int> refused{0}, sold{0}, expired{0}, other{0};
+  std::latch start(kThreads);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < kThreads; ++t) {
+    pool.emplace_back([&, t] {
+      const std::vector<OrderLine> lines = {{a, 1 + t}};
+      start.arrive_and_wait();
+      for (int i = 1; i <= per_thread; ++i) {
+        if (i % 8 == 0) clock.AdvanceMs(1);
+        const OrderId id = (static_cast<OrderId>(t + 1) << 32) | static_cast<OrderId>(i);
+        const OrderResult reserved = engine.Reserve(id, lines, 1);
+        if (!reserved.ok()) {
+          (reserved.outcome == Outcome::kOrdersFull ? refused : other).fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        const OrderResult r = engine.Commit(id);
+        if (r.ok()) {
+          sold.fetch_add(1 + t, std::memory_order_relaxed);
+        } else if ((r.outcome == Outcome::kOrderClosed && r.state == OrderState::kExpired) ||
+                   r.outcome == Outcome::kUnknownOrder) {
+          // Expired by another thread's sweep, and with retention 0 maybe
+          // forgotten already: only this thread ever used the id.
+          expired.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          other.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    });
+  }
+  for (std::thread& th : pool) th.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GT(engine.expiry_stats().helped_sweeps, 0u);
+  clock.AdvanceMs(2);
+  engine.SweepExpired();  // anything still held expires
+  const StockLevels l = engine.Levels(a);
+  EXPECT_EQ(l.held, 0);
+  EXPECT_EQ(l.sold, sold.load());
+  EXPECT_EQ(l.available + l.held + l.sold, 1'000'000);
+  // Most orders sold: an expiry needs a clock step between one thread's
+  // reserve and its commit, a refusal a book parked full.
+  EXPECT_GT(l.sold, std::int64_t{per_thread} * (1 + 2 + 3 + 4) / 2)
+      << expired.load() << " expired, " << refused.load() << " refused";
+}
 }  // namespace
 }  // namespace flashstock

@@ -313,6 +313,43 @@ TEST(OrdersCapacityTest, EverySlotIsReusableWhateverTheShards) {
   EXPECT_EQ(l.held, 0);
 }
 
+// A driver that has fallen behind (starved of CPU) must not fill the book
+// with ids already due to be forgotten: a reserve that finds every slot
+// busy runs the sweep itself. Here the driver never runs at all.
+TEST(OrdersCapacityTest, AFullBookSweepsBeforeRefusing) {
+  ManualClock clock(1'000'000'000);
+  EngineOptions o;
+  o.skus_max = 1;
+  o.clock = &clock;
+  o.orders_max = 8;
+  o.order_retention_ms = 0;
+  o.expiry_thread = false;
+  Engine engine(o);
+  ASSERT_TRUE(engine.Define("a", 1'000).ok());
+  const std::vector<OrderLine> one = {{*engine.Resolve("a"), 1}};
+  for (OrderId id = 1; id <= 8; ++id) {
+    ASSERT_TRUE(engine.Reserve(id, one, 60'000).ok());
+    ASSERT_TRUE(engine.Commit(id).ok());
+  }
+  EXPECT_EQ(engine.expiry_stats().helped_sweeps, 0u);
+  // Every slot holds a committed, unswept order: the ninth reserve sweeps,
+  // forgets all eight (retention 0) and takes a slot.
+  ASSERT_TRUE(engine.Reserve(9, one, 60'000).ok());
+  EXPECT_EQ(engine.expiry_stats().helped_sweeps, 1u);
+  EXPECT_EQ(engine.expiry_stats().forgotten, 8u);
+  EXPECT_FALSE(engine.GetOrder(1).has_value());
+  // Open holds are never forgotten: with 8 held, the ninth is refused after
+  // one more helping sweep, and nothing changed.
+  for (OrderId id = 10; id <= 16; ++id) ASSERT_TRUE(engine.Reserve(id, one, 60'000).ok());
+  EXPECT_EQ(engine.Reserve(17, one, 60'000).outcome, Outcome::kOrdersFull);
+  EXPECT_EQ(engine.expiry_stats().helped_sweeps, 2u);
+  EXPECT_FALSE(engine.GetOrder(17).has_value());
+  const StockLevels l = engine.Levels(*engine.Resolve("a"));
+  EXPECT_EQ(l.available, 1'000 - 8 - 8);
+  EXPECT_EQ(l.held, 8);
+  EXPECT_EQ(l.sold, 8);
+}
+
 // orders_max and retention at their edges: every slot busy -> ORDERS_FULL;
 // an id is remembered for retention after its last change, then forgotten
 // and its slot reused; one the driver saw while it was still held is

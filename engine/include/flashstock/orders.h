@@ -40,8 +40,9 @@
 // Memory bound: ids are remembered in a fixed number of slots (orders_max).
 // A slot is busy while its order is open and for `retention_ms` after the
 // order's last state change (failure, close, return), then the id is
-// forgotten and the slot reused; a reserve when every slot is busy gets
-// kOrdersFull. So a retry is recognised for at least retention_ms after the
+// forgotten and the slot reused; a reserve that finds every slot busy first
+// runs the expiry driver's sweep itself (HelpSweep), and gets kOrdersFull if
+// that frees nothing. So a retry is recognised for at least retention_ms after the
 // order closed, and a committed order can be returned within that window.
 //
 // Expiry: one hierarchical timing wheel (internal/timer_wheel.h) owned by a
@@ -148,6 +149,7 @@ struct ExpiryStats {
   std::uint64_t expired = 0;     // holds the driver expired (not those a late commit/cancel expired)
   std::uint64_t forgotten = 0;   // ids forgotten after retention; slots reused
   std::uint64_t scheduled = 0;   // slots in the wheel: open holds + remembered closed orders
+  std::uint64_t helped_sweeps = 0;  // sweeps run by a reserve that found every slot busy
   std::int64_t lateness_p50_nanos = 0;
   std::int64_t lateness_p99_nanos = 0;
   std::int64_t lateness_max_nanos = 0;
@@ -296,6 +298,11 @@ class OrderBook {
   // forget time, or queues it for this sweep's ForgetDue if that has come.
   // ForgetDue: forgets the queued ids, one lock per shard, and frees their
   // slots with one push.
+  std::size_t SweepLocked();
+  // A reserve that found every slot busy runs the driver's sweep (after the
+  // one running, if any), so a driver starved of CPU cannot fill the book
+  // with ids that are already due to be forgotten. Returns the ids it forgot.
+  std::uint64_t HelpSweep();
   void Visit(std::uint32_t index, std::int64_t now_nanos, std::size_t* expired);
   void ScheduleForget(std::uint32_t index, std::uint32_t word, std::int64_t now_nanos);
   void ForgetDue(std::int64_t now_nanos);
@@ -333,7 +340,7 @@ class OrderBook {
   // Per shard; guarded by sweep_mu_; empty between sweeps.
   std::array<std::vector<DueForget>, kOrderShards> forget_due_;
   // Written by the driver only (under sweep_mu_), read by anyone: relaxed.
-  std::atomic<std::uint64_t> sweeps_{0}, expired_{0}, forgotten_{0}, scheduled_{0};
+  std::atomic<std::uint64_t> sweeps_{0}, expired_{0}, forgotten_{0}, scheduled_{0}, helped_sweeps_{0};
   std::atomic<std::int64_t> lateness_max_nanos_{0};
   std::unique_ptr<std::atomic<std::uint64_t>[]> lateness_histogram_;
 
