@@ -282,18 +282,23 @@ TEST_F(OrdersTest, GiveBacksAtTheLevelCeilingNeverWrap) {
   EXPECT_EQ(l.available - 3 * q + l.held + l.sold, kLevelMax);
 }
 
-// Forgotten slots return to the free list of their id's shard; a reserve
-// whose shard has none steals from another. So the book fills to exactly
-// orders_max whatever shards the ids land in, again and again.
-TEST(OrdersCapacityTest, EverySlotIsReusableWhateverTheShards) {
-  ManualClock clock(1'000'000'000);
+// One SKU, retention 0, no expiry thread: the capacity tests' book.
+EngineOptions CapacityOptions(const Clock* clock, std::uint32_t orders_max) {
   EngineOptions o;
   o.skus_max = 1;
-  o.clock = &clock;
-  o.orders_max = 100;
+  o.clock = clock;
+  o.orders_max = orders_max;
   o.order_retention_ms = 0;
   o.expiry_thread = false;
-  Engine engine(o);
+  return o;
+}
+
+// Forgotten slots return to one free list, whatever shard their ids were
+// filed under. So the book fills to exactly orders_max whatever shards the
+// ids land in, again and again.
+TEST(OrdersCapacityTest, EverySlotIsReusableWhateverTheShards) {
+  ManualClock clock(1'000'000'000);
+  Engine engine(CapacityOptions(&clock, 100));
   ASSERT_TRUE(engine.Define("a", 1'000'000).ok());
   const std::vector<OrderLine> one = {{*engine.Resolve("a"), 1}};
   OrderId next = 1;
@@ -318,13 +323,7 @@ TEST(OrdersCapacityTest, EverySlotIsReusableWhateverTheShards) {
 // busy runs the sweep itself. Here the driver never runs at all.
 TEST(OrdersCapacityTest, AFullBookSweepsBeforeRefusing) {
   ManualClock clock(1'000'000'000);
-  EngineOptions o;
-  o.skus_max = 1;
-  o.clock = &clock;
-  o.orders_max = 8;
-  o.order_retention_ms = 0;
-  o.expiry_thread = false;
-  Engine engine(o);
+  Engine engine(CapacityOptions(&clock, 8));
   ASSERT_TRUE(engine.Define("a", 1'000).ok());
   const std::vector<OrderLine> one = {{*engine.Resolve("a"), 1}};
   for (OrderId id = 1; id <= 8; ++id) {
