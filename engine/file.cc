@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -28,44 +29,79 @@ namespace {
 
 class PosixFile : public WritableFile {
  public:
-  PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  PosixFile(int fd, std::string path, std::uint64_t preallocate_bytes)
+      : fd_(fd), path_(std::move(path)), preallocate_bytes_(preallocate_bytes) {}
   ~PosixFile() override {
     if (fd_ >= 0) ::close(fd_);
   }
   absl::Status Append(const char* data, std::size_t size) override {
-    while (size > 0) {
-      const ssize_t n = ::write(fd_, data, size);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return ErrnoStatus(errno, absl::StrCat("write ", path_));
-      }
-      data += n;
-      size -= static_cast<std::size_t>(n);
-    }
+    if (absl::Status s = WriteAt(data, size, written_); !s.ok()) return s;
+    written_ += size;
+    allocated_ = std::max(allocated_, written_);
     return absl::OkStatus();
   }
   absl::Status Sync() override {
     if (::fdatasync(fd_) != 0) return ErrnoStatus(errno, absl::StrCat("fdatasync ", path_));
+    // Grow after a sync, never inside an append: an append cut short by a
+    // crash or a fault then leaves exactly what it would without zeros
+    // ahead, or a cut record followed by zeros, which a reader takes as a
+    // torn tail too. The zeros become durable with the next Sync.
+    if (preallocate_bytes_ > 0 && allocated_ - written_ < preallocate_bytes_ / 2) {
+      const std::uint64_t target = written_ + preallocate_bytes_;
+      if (absl::Status s = WriteAt(nullptr, target - allocated_, allocated_); !s.ok()) return s;
+      allocated_ = target;
+    }
     return absl::OkStatus();
   }
   absl::Status Close() override {
     const int fd = fd_;
     fd_ = -1;
-    if (fd >= 0 && ::close(fd) != 0) return ErrnoStatus(errno, absl::StrCat("close ", path_));
-    return absl::OkStatus();
+    absl::Status status;
+    if (fd >= 0 && allocated_ > written_) {
+      // A closed segment ends at its last record, durably: a zero tail is
+      // only ever allowed in the newest segment (a crash artifact).
+      if (::ftruncate(fd, static_cast<off_t>(written_)) != 0) {
+        status = ErrnoStatus(errno, absl::StrCat("ftruncate ", path_));
+      } else if (::fdatasync(fd) != 0) {
+        status = ErrnoStatus(errno, absl::StrCat("fdatasync ", path_));
+      }
+    }
+    if (fd >= 0 && ::close(fd) != 0 && status.ok()) status = ErrnoStatus(errno, absl::StrCat("close ", path_));
+    return status;
   }
 
  private:
+  // pwrite of `size` bytes at `offset`; zeros when data is null.
+  absl::Status WriteAt(const char* data, std::uint64_t size, std::uint64_t offset) {
+    static const char kZeros[64 * 1024] = {};
+    while (size > 0) {
+      const std::size_t chunk = data != nullptr ? size : std::min<std::uint64_t>(size, sizeof(kZeros));
+      const ssize_t n = ::pwrite(fd_, data != nullptr ? data : kZeros, chunk, static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus(errno, absl::StrCat("write ", path_));
+      }
+      if (data != nullptr) data += n;
+      size -= static_cast<std::uint64_t>(n);
+      offset += static_cast<std::uint64_t>(n);
+    }
+    return absl::OkStatus();
+  }
+
   int fd_;
   std::string path_;
+  const std::uint64_t preallocate_bytes_;
+  std::uint64_t written_ = 0;    // bytes appended
+  std::uint64_t allocated_ = 0;  // file size (>= written_), zeros past written_
 };
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<WritableFile>> FileSystem::NewWritableFile(const std::string& path) {
+absl::StatusOr<std::unique_ptr<WritableFile>> FileSystem::NewWritableFile(const std::string& path,
+                                                                          std::uint64_t preallocate_bytes) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoStatus(errno, absl::StrCat("open ", path));
-  return std::unique_ptr<WritableFile>(new PosixFile(fd, path));
+  return std::unique_ptr<WritableFile>(new PosixFile(fd, path, preallocate_bytes));
 }
 
 absl::Status FileSystem::SyncDir(const std::string& dir) {
@@ -113,8 +149,8 @@ class FaultInjectingFileSystem::File : public WritableFile {
 };
 
 absl::StatusOr<std::unique_ptr<WritableFile>> FaultInjectingFileSystem::NewWritableFile(
-    const std::string& path) {
-  absl::StatusOr<std::unique_ptr<WritableFile>> base = FileSystem::NewWritableFile(path);
+    const std::string& path, std::uint64_t preallocate_bytes) {
+  absl::StatusOr<std::unique_ptr<WritableFile>> base = FileSystem::NewWritableFile(path, preallocate_bytes);
   if (!base.ok()) return base.status();
   return std::unique_ptr<WritableFile>(new File(this, std::move(*base)));
 }

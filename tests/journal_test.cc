@@ -1,6 +1,7 @@
 // The journal through the engine: modes, reopen, limits at their edges,
 // backpressure, checkpoints, and replay order independence.
 #include <algorithm>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <thread>
@@ -50,6 +51,41 @@ TEST(JournalTest, OptionsAreChecked) {
   EXPECT_EQ(Engine::Open(o).status().code(), absl::StatusCode::kInvalidArgument);
   o.segment_bytes_max = journal::kSegmentBytesMin;  // the edge is accepted
   EXPECT_TRUE(Engine::Open(o).ok());
+}
+
+// Sync mode grows the active segment ahead with zeros (a cheaper
+// fdatasync); a clean close cuts them off, and a crash image, zeros and
+// all, opens as a torn tail with every synced change in it.
+TEST(JournalTest, SyncSegmentsGrowAheadWithZerosAndCloseClean) {
+  namespace fs = std::filesystem;
+  TempDir dir, crash;
+  auto segment_of = [](const std::string& d) {
+    for (const fs::directory_entry& e : fs::directory_iterator(d)) {
+      std::uint64_t first = 0;
+      if (journal::ParseSegmentFileName(e.path().filename().string(), &first)) return e.path();
+    }
+    return fs::path();
+  };
+  {
+    auto e = OpenOrDie(JournalOptions(dir.path()));
+    ASSERT_TRUE(e->Define("a", 100).ok());
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(e->Take("a", 1).ok());  // each durable before it returns
+    const fs::path live = segment_of(dir.path());
+    ASSERT_FALSE(live.empty());
+    EXPECT_GE(fs::file_size(live), journal::kSegmentPreallocateBytes);
+    // What a crash now would leave on disk.
+    fs::copy_file(live, fs::path(crash.path()) / live.filename());
+  }
+  const fs::path closed = segment_of(dir.path());
+  EXPECT_LT(fs::file_size(closed), 4096u);
+  {
+    auto e = OpenOrDie(JournalOptions(dir.path()));
+    EXPECT_EQ(e->recovery_summary().find("torn"), std::string::npos) << e->recovery_summary();
+    EXPECT_EQ(e->Level("a").available, 90);
+  }
+  auto e = OpenOrDie(JournalOptions(crash.path()));
+  EXPECT_NE(e->recovery_summary().find("torn tail"), std::string::npos) << e->recovery_summary();
+  EXPECT_EQ(e->Level("a").available, 90);
 }
 
 TEST(JournalTest, OneProcessPerDirectory) {

@@ -118,7 +118,7 @@ class FlashstockBackend : public Backend {
     options.order_retention_ms = 0;
     if (durability_ != flashstock::Durability::kNone) {
       // A fresh journal per row, so each row starts from its own catalogue.
-      options.journal_dir = work_dir_ + "/flashstock-" + system_ + "-" + variant_;
+      options.journal_dir = JournalDir();
       std::error_code ec;
       std::filesystem::remove_all(options.journal_dir, ec);
     }
@@ -163,7 +163,19 @@ class FlashstockBackend : public Backend {
     return levels;
   }
 
+  void Unload() override {
+    handles_.clear();
+    engine_.reset();  // joins its journal and expiry threads
+    if (durability_ != flashstock::Durability::kNone) {
+      // An async row writes gigabytes; do not keep them until the next row.
+      std::error_code ec;
+      std::filesystem::remove_all(JournalDir(), ec);
+    }
+  }
+
  private:
+  std::string JournalDir() const { return work_dir_ + "/flashstock-" + system_ + "-" + variant_; }
+
   const std::string system_;
   const std::string variant_;
   const flashstock::Durability durability_;

@@ -103,7 +103,7 @@ void PrintTable(std::FILE* out, const std::vector<RowResult>& rows,
   }
   if (fsync) {
     std::fprintf(out, "%-17s %-17s %-16s %7d %9s %8s %8s %8s   (reference: the disk's own limit)\n",
-                 "fdatasync", "4KiB-append", "-", 1, Rate(fsync->per_sec).c_str(),
+                 "fdatasync", "64B-prealloc", "-", 1, Rate(fsync->per_sec).c_str(),
                  Micros(fsync->p50_us).c_str(), Micros(fsync->p99_us).c_str(),
                  Micros(fsync->p999_us).c_str());
   }
@@ -168,7 +168,7 @@ absl::Status WriteJson(const std::string& path, const std::vector<RowResult>& ro
   }
   if (fsync) {
     std::fprintf(f,
-                 "  {\"system\": \"fdatasync\", \"variant\": \"4KiB-append\", \"workload\": "
+                 "  {\"system\": \"fdatasync\", \"variant\": \"64B-prealloc\", \"workload\": "
                  "\"reference\", \"clients\": 1, \"ops\": %llu, \"accepted\": %llu, \"oversold\": 0, "
                  "\"ops_per_sec\": %.1f, \"p50_us\": %.3f, \"p99_us\": %.3f, \"p999_us\": %.3f}\n",
                  static_cast<unsigned long long>(fsync->syncs),

@@ -154,6 +154,7 @@ RowResult RunRow(Backend& backend, const Workload& workload, const ZipfTable* zi
   row.latency_samples = histogram.count();
 
   absl::StatusOr<std::vector<std::int64_t>> levels = backend.Levels();
+  backend.Unload();
   if (!levels.ok()) return setup_failed(levels.status());
   row.check = CheckRow(workload.stock_per_sku, *levels, tally, backend.claims_correctness());
   return row;

@@ -33,8 +33,16 @@ class WritableFile {
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
-  // Creates (or truncates) `path` for appending.
-  virtual absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path);
+  // Creates (or truncates) `path` for appending. With preallocate_bytes > 0
+  // each Sync grows the file ahead of the appends with zero bytes (up to
+  // that many past the last append; made durable by the next Sync), so that later
+  // appends overwrite blocks the file already has and their fdatasync need
+  // not also commit a new file size (measured here: 9.7 k fdatasync/s
+  // instead of 6.8 k). Close() cuts the unused zeros off again and syncs.
+  // A crash leaves zeros after the last append: a reader must take a
+  // zero-filled tail as the end of the data (journal-format.md, "torn tail").
+  virtual absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
+                                                                        std::uint64_t preallocate_bytes = 0);
   // fsync of a directory, making creates, renames and removes in it durable.
   virtual absl::Status SyncDir(const std::string& dir);
 
@@ -59,7 +67,8 @@ class FaultInjectingFileSystem : public FileSystem {
   std::int64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
   bool fired() const { return fired_.load(std::memory_order_relaxed); }
 
-  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override;
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
+                                                                std::uint64_t preallocate_bytes = 0) override;
 
  private:
   class File;
