@@ -131,12 +131,14 @@ bool JournalWriter::WaitOn(Producer* p, std::uint64_t seq) {
     CpuRelax();
   }
   while (true) {
-    // Acquire: pairs with the release bump that follows each durable store.
-    const std::uint32_t w = p->wake.load(std::memory_order_acquire);
+    // Acquire: pairs with the release bump of the epoch that follows every
+    // durable store (and the failure flag): an epoch loaded before a
+    // durable store it did not see is one the wait wakes for.
+    const std::uint32_t e = durable_epoch_.load(std::memory_order_acquire);
     if (p->durable.load(std::memory_order_acquire) >= seq) return true;
     if (failed_.load(std::memory_order_acquire)) return false;
     MaybeKick();
-    p->wake.wait(w, std::memory_order_acquire);
+    durable_epoch_.wait(e, std::memory_order_acquire);
   }
 }
 
@@ -257,6 +259,9 @@ void JournalWriter::Fail(const absl::Status& status) {
   };
   ForEachProducer(bump);
   bump(&control_);
+  // Release: after failed_; durability waiters re-check it.
+  durable_epoch_.fetch_add(1, std::memory_order_release);
+  durable_epoch_.notify_all();
 }
 
 bool JournalWriter::HasWork() const {
@@ -475,12 +480,17 @@ void JournalWriter::PublishDurable() {
     ++woken_;
     // Release: pairs with the waiters' acquire loads of durable.
     p->durable.store(p->popped, std::memory_order_release);
-    // Release: the bump follows the durable store; see the header.
+    // Release: the bump follows the durable store; see the header. Wakes
+    // producers waiting for ring room (the notify is a no-op syscall-wise
+    // when nobody waits on this word).
     p->wake.fetch_add(1, std::memory_order_release);
     p->wake.notify_all();
   };
   ForEachProducer(publish);
   publish(&control_);
+  // Release: after every durable store above; wakes every durability waiter.
+  durable_epoch_.fetch_add(1, std::memory_order_release);
+  durable_epoch_.notify_all();
 }
 
 void JournalWriter::Commit() {
