@@ -39,11 +39,13 @@
 //
 // Memory bound: ids are remembered in a fixed number of slots (orders_max).
 // A slot is busy while its order is open and for `retention_ms` after the
-// order's last state change (failure, close, return), then the id is
-// forgotten and the slot reused; a reserve that finds every slot busy first
-// runs the expiry driver's sweep itself (HelpSweep), and gets kOrdersFull if
-// that frees nothing. So a retry is recognised for at least retention_ms after the
-// order closed, and a committed order can be returned within that window.
+// order's last state change (failure, close, return) — for a hold the
+// driver saw still open, until the later of that and its deadline — then
+// the id is forgotten and the slot reused. A reserve that finds every slot
+// busy first runs the expiry driver's sweep itself (HelpSweep), and gets
+// kOrdersFull if that frees nothing. So a retry is recognised for at least
+// retention_ms after the order closed, and a committed order can be
+// returned within that window.
 //
 // Expiry: one hierarchical timing wheel (internal/timer_wheel.h) owned by a
 // single driver (Sweep(): the engine's expiry thread, or a test). Reserves
