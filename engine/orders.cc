@@ -340,8 +340,13 @@ OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std
         // kReserveHelpsMax times; a sweep that frees nothing means full.
         if (helps == kReserveHelpsMax) return {Outcome::kOrdersFull};
         lock.unlock();
+        // The sweep journals its expiries through this thread's producer:
+        // give our room back first (a reservation covers one push, and the
+        // shared producer's is a held mutex), and take it again after.
+        prepared.Release();
         ++helps;
         if (HelpSweep() == 0) helps = kReserveHelpsMax;
+        if (const Outcome o = prepared.Begin(); o != Outcome::kOk) return {o};
         continue;
       }
       Slot& slot = slots_[index];

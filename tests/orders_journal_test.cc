@@ -6,12 +6,15 @@
 // depend on record order; orphan closes are dropped.
 #include <algorithm>
 #include <filesystem>
+#include <latch>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "flashstock/engine.h"
 #include "gtest/gtest.h"
+#include "internal/reader_slots.h"
 #include "journal_test_util.h"
 #include "journal_writer.h"
 #include "recovery.h"
@@ -42,6 +45,20 @@ EngineOptions Options(const std::string& dir, Clocks* clocks, Durability d = Dur
   o.wall_clock = &clocks->wall;
   o.expiry_thread = false;
   return o;
+}
+
+// A book of `orders_max` slots that forgets closed orders at once, so a
+// reserve past it must sweep (HelpSweep) to get a slot.
+EngineOptions SmallBookOptions(const std::string& dir, Clocks* clocks, std::uint32_t orders_max) {
+  EngineOptions o = Options(dir, clocks);
+  o.orders_max = orders_max;
+  o.order_retention_ms = 0;
+  return o;
+}
+
+void AdvanceBoth(Clocks* clocks, std::int64_t nanos) {
+  clocks->steady.AdvanceNanos(nanos);
+  clocks->wall.AdvanceNanos(nanos);
 }
 
 std::vector<OrderLine> Lines(Engine& e, std::initializer_list<std::pair<const char*, std::int64_t>> l) {
@@ -182,6 +199,76 @@ TEST(OrdersJournalTest, HoldsWhoseDeadlinePassedWhileDownAreReturned) {
   auto e = OpenOrDie(Options(dir.path(), &again));
   EXPECT_EQ(e->GetOrder(1)->state, OrderState::kExpired);
   EXPECT_EQ(e->Levels("a").available, 9);
+  ExpectConserved(*e, 10);
+}
+
+// A reserve that finds the book full sweeps (HelpSweep), and the expiries it
+// performs are journaled through the reserving thread's own producer,
+// between that reserve's giving back its journal room and taking it again:
+// every record reaches the journal, and a reopen sees exactly the live state.
+TEST(OrdersJournalTest, ExpiriesOfAHelpingSweepAreJournaled) {
+  TempDir dir;
+  Clocks c;
+  {
+    auto e = OpenOrDie(SmallBookOptions(dir.path(), &c, 2));
+    ASSERT_TRUE(e->Define("a", 10).ok());
+    ASSERT_TRUE(e->Reserve(1, Lines(*e, {{"a", 3}}), 1).ok());
+    ASSERT_TRUE(e->Reserve(2, Lines(*e, {{"a", 4}}), 1).ok());
+    AdvanceBoth(&c, 2 * kMs);
+    // Full: this reserve's sweep expires and forgets orders 1 and 2.
+    ASSERT_TRUE(e->Reserve(3, Lines(*e, {{"a", 5}}), 60'000).ok());
+    EXPECT_EQ(e->expiry_stats().helped_sweeps, 1u);
+    EXPECT_EQ(e->expiry_stats().expired, 2u);
+    EXPECT_EQ(e->Levels("a").available, 5);
+    EXPECT_EQ(e->Levels("a").held, 5);
+  }
+  Clocks later;
+  later.wall.AdvanceNanos(3 * kMs);
+  auto e = OpenOrDie(SmallBookOptions(dir.path(), &later, 2));
+  EXPECT_EQ(e->GetOrder(3)->state, OrderState::kHeld);
+  EXPECT_EQ(e->Levels("a").available, 5);
+  EXPECT_EQ(e->Levels("a").held, 5);
+  ExpectConserved(*e, 10);
+}
+
+// The same on the shared producer (threads beyond kReaderThreadsMax share
+// one, under a mutex held from a reservation to its push): the helping
+// sweep must not take that mutex again while the reserve holds it.
+TEST(OrdersJournalTest, AHelpingSweepOnTheSharedProducerDoesNotDeadlock) {
+  TempDir dir;
+  Clocks c;
+  auto e = OpenOrDie(SmallBookOptions(dir.path(), &c, 1));
+  ASSERT_TRUE(e->Define("a", 10).ok());
+  ASSERT_TRUE(e->Reserve(1, Lines(*e, {{"a", 3}}), 1).ok());
+  AdvanceBoth(&c, 2 * kMs);
+  // Every reader slot taken by a parked thread: the next thread has none.
+  constexpr int kHolders = static_cast<int>(kReaderThreadsMax);
+  std::latch claimed(kHolders);
+  std::latch release(1);
+  std::vector<std::thread> holders;
+  holders.reserve(kHolders);
+  for (int i = 0; i < kHolders; ++i) {
+    holders.emplace_back([&] {
+      (void)internal::ReaderSlots::ThisThreadSlot();
+      claimed.count_down();
+      release.wait();
+    });
+  }
+  claimed.wait();
+  OrderResult r;
+  bool slotless = false;
+  std::thread buyer([&] {
+    slotless = internal::ReaderSlots::ThisThreadSlot() == nullptr;
+    r = e->Reserve(2, Lines(*e, {{"a", 4}}), 60'000);
+  });
+  buyer.join();
+  release.count_down();
+  for (std::thread& t : holders) t.join();
+  EXPECT_TRUE(slotless);
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(e->expiry_stats().helped_sweeps, 1u);
+  EXPECT_EQ(e->GetOrder(2)->state, OrderState::kHeld);
+  EXPECT_EQ(e->Levels("a").available, 6);
   ExpectConserved(*e, 10);
 }
 
