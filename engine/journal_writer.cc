@@ -487,7 +487,11 @@ void JournalWriter::PublishDurable() {
     p->wake.notify_all();
   };
   ForEachProducer(publish);
+  // The control queue has no ring GatherWoken could see refilled: a define
+  // in this batch must not make the next gathering wait for it.
+  const std::size_t ring_producers_woken = woken_;
   publish(&control_);
+  woken_ = ring_producers_woken;
   // Release: after every durable store above; wakes every durability waiter.
   durable_epoch_.fetch_add(1, std::memory_order_release);
   durable_epoch_.notify_all();
