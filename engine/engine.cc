@@ -9,6 +9,7 @@
 #include "checkpointer.h"
 #include "internal/check.h"
 #include "internal/file.h"
+#include "internal/test_point.h"
 #include "journal_writer.h"
 #include "recovery.h"
 
@@ -42,12 +43,32 @@ class EngineOrderJournal final : public OrderJournal {
   EngineOrderJournal(journal::JournalWriter* writer, Durability durability, std::int64_t wall_offset_nanos)
       : writer_(writer), durability_(durability), wall_offset_nanos_(wall_offset_nanos) {}
 
-  Outcome Prepare() override {
+  Outcome Prepare(bool reads_floor) override {
     journal::Producer* p = writer_->ThisThreadProducer();
     if (p->shared) writer_->shared_mu().lock();  // held until Append or Abandon
     const Outcome o = writer_->Reserve(p, journal::kOrderEntriesMax);
     if (o != Outcome::kOk && p->shared) writer_->shared_mu().unlock();
+    if (o == Outcome::kOk && reads_floor) journal::JournalWriter::BeginFloorRead(p);
     return o;
+  }
+
+  bool OrderAfter(const OrderTicket* deps, std::size_t count) override {
+    const journal::Producer* own = writer_->ThisThreadProducer();
+    for (std::size_t i = 0; i < count; ++i) {
+      if (deps[i].producer == 0) continue;
+      journal::Producer* p = writer_->ProducerAt(deps[i].producer - 1);
+      FLASHSTOCK_CHECK(p != nullptr);
+      if (p == own) continue;  // one ring: popped in push order
+      if (!writer_->WaitSequenced(p, deps[i].seq)) return false;
+    }
+    return true;
+  }
+
+  bool WaitSequenced(const OrderTicket& ticket) override {
+    if (ticket.producer == 0) return true;
+    journal::Producer* p = writer_->ProducerAt(ticket.producer - 1);
+    FLASHSTOCK_CHECK(p != nullptr);
+    return writer_->WaitSequenced(p, ticket.seq);
   }
 
   OrderTicket Append(const OrderEvent& e) override {
@@ -76,12 +97,15 @@ class EngineOrderJournal final : public OrderJournal {
       for (std::uint32_t i = 0; i < e.line_count; ++i) entries[n++] = {kCont, e.lines[i].sku, e.lines[i].quantity};
     }
     const std::uint64_t seq = writer_->PushGroup(p, entries, n);
+    EndFloorReadIfBegun(p);
     if (p->shared) writer_->shared_mu().unlock();
     return {p->index + 1, seq};
   }
 
   void Abandon() override {
-    if (writer_->ThisThreadProducer()->shared) writer_->shared_mu().unlock();
+    journal::Producer* p = writer_->ThisThreadProducer();
+    EndFloorReadIfBegun(p);
+    if (p->shared) writer_->shared_mu().unlock();
   }
 
   bool WaitDurable(const OrderTicket* tickets, std::size_t count) override {
@@ -96,6 +120,11 @@ class EngineOrderJournal final : public OrderJournal {
   }
 
  private:
+  static void EndFloorReadIfBegun(journal::Producer* p) {
+    // Relaxed: the owner's own marker (odd: Prepare began a floor read).
+    if ((p->floor_reads.load(std::memory_order_relaxed) & 1) != 0) journal::JournalWriter::EndFloorRead(p);
+  }
+
   journal::JournalWriter* const writer_;
   const Durability durability_;
   const std::int64_t wall_offset_nanos_;
@@ -348,7 +377,11 @@ Engine::DefineManyResult Engine::DefineMany(std::span<const SkuDefinition> skus)
   return {refused, journaled, refused == Outcome::kOk ? 0 : journaled};
 }
 
+// Takes and take-up-tos: applied first, then journaled (a lost decrease only
+// raises stock). The floor read is bracketed so a floor raise can wait for
+// this change's record (JournalWriter::WaitForFloorReadersAndSequence).
 StockResult Engine::JournaledChange(std::uint32_t index, std::int64_t quantity, int kind) {
+  if (kind == kChangeRestock) return RestockJournaled(index, quantity);
   journal::JournalWriter& j = *journal_;
   journal::Producer* p = j.ThisThreadProducer();
   std::unique_lock<std::mutex> shared;
@@ -358,29 +391,71 @@ StockResult Engine::JournaledChange(std::uint32_t index, std::int64_t quantity, 
   if (reserved != Outcome::kOk) return {reserved, cell.Level(), 0};
   StockResult result;
   journal::Entry entry{journal::RecordType::kTake, index, quantity};
+  journal::JournalWriter::BeginFloorRead(p);
   if (kind == kChangeTake) {
     const StockCell::Change change = cell.TryTake(quantity);
-    if (!change.ok) return {Outcome::kInsufficient, change.available, 0};
+    if (!change.ok) {
+      journal::JournalWriter::EndFloorRead(p);
+      return {Outcome::kInsufficient, change.available, 0};
+    }
     result = {Outcome::kOk, change.available, quantity};
-  } else if (kind == kChangeTakeUpTo) {
+  } else {
     const StockCell::Partial partial = cell.TakeUpTo(quantity);
     result = {Outcome::kOk, partial.available, partial.taken};
-    if (partial.taken == 0) return result;  // nothing changed, nothing to journal
+    if (partial.taken == 0) {  // nothing changed, nothing to journal
+      journal::JournalWriter::EndFloorRead(p);
+      return result;
+    }
     entry.value = partial.taken;
-  } else {
-    const StockCell::Change change = cell.Restock(quantity);
-    if (!change.ok) return {Outcome::kInvalidQuantity, change.available, 0};
-    result = {Outcome::kOk, change.available, 0};
-    entry.type = journal::RecordType::kRestock;
   }
+  FLASHSTOCK_TEST_POINT(kTakeApplied, index);
   const std::uint64_t seq = j.Push(p, entry);
+  journal::JournalWriter::EndFloorRead(p);
   if (shared.owns_lock()) shared.unlock();
   if (durability_ == Durability::kSync && !j.WaitDurable(p, seq)) {
-    // Not durable, so not acknowledged: give the change back.
-    cell.Add(entry.type == journal::RecordType::kTake ? entry.value : -entry.value);
+    // Not durable, so not acknowledged: give the units back. Visible before
+    // any record of it, which is safe only because the journal has failed:
+    // nothing is written after a failure, so nothing can depend on it on disk.
+    cell.Add(entry.value);
     return {Outcome::kReadOnly, cell.Level(), 0};
   }
   return result;
+}
+
+// A restock is a cause: takes may use its units. So its record is pushed
+// first and the units become visible only once the record is sequenced
+// (docs/design.md, "Durable order follows dependence"). The SKU's cause
+// mutex keeps restocks of one SKU from racing past the level ceiling
+// between the check and the add: meanwhile only takes and holds (lower) and
+// give-backs (within kGiveBackHeadroom, limits.h) move the level.
+StockResult Engine::RestockJournaled(std::uint32_t index, std::int64_t quantity) {
+  journal::JournalWriter& j = *journal_;
+  journal::Producer* p = j.ThisThreadProducer();
+  StockCell& cell = catalog_.cell(index);
+  std::int64_t level = 0;
+  std::uint64_t seq = 0;
+  {
+    std::lock_guard<std::mutex> cause(CauseMutex(index));
+    if (cell.Level() > kLevelMax - quantity) return {Outcome::kInvalidQuantity, cell.Level(), 0};
+    {
+      std::unique_lock<std::mutex> shared;
+      if (p->shared) shared = std::unique_lock<std::mutex>(j.shared_mu());
+      const Outcome reserved = j.Reserve(p);
+      if (reserved != Outcome::kOk) return {reserved, cell.Level(), 0};
+      seq = j.Push(p, {journal::RecordType::kRestock, index, quantity});
+    }
+    FLASHSTOCK_TEST_POINT(kCauseQueued, index);
+    // A failed journal drops the record: the units never appear.
+    if (!j.WaitSequenced(p, seq)) return {Outcome::kReadOnly, cell.Level(), 0};
+    level = cell.Add(quantity);
+    FLASHSTOCK_TEST_POINT(kCauseVisible, index);
+  }
+  if (durability_ == Durability::kSync && !j.WaitDurable(p, seq)) {
+    // As for a take above: after a failure nothing more reaches the disk.
+    cell.Add(-quantity);
+    return {Outcome::kReadOnly, cell.Level(), 0};
+  }
+  return {Outcome::kOk, level, 0};
 }
 
 std::optional<SkuHandle> Engine::Resolve(std::string_view name) const {
@@ -421,25 +496,53 @@ StockResult Engine::SetFloor(SkuHandle sku, std::int64_t floor) {
   if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku, 0, 0};
   if (floor > 0) return {Outcome::kInvalidQuantity, 0, 0};
   StockCell& cell = catalog_.cell(sku.index);
-  if (journal_ != nullptr) {
-    std::uint64_t seq = 0;
-    std::int64_t old_floor = 0;
-    const Outcome o = journal_->AppendControl({journal::RecordType::kSetFloor, sku.index, floor, 0, {}},
-                                              [&] {
-                                                old_floor = cell.Floor();
-                                                cell.SetFloor(floor);
-                                              },
-                                              &seq);
-    if (o != Outcome::kOk) return {o, cell.Level(), 0};
-    if (durability_ == Durability::kSync && !journal_->WaitControlDurable(seq)) {
-      // Not durable, so not acknowledged: put the old floor back. (Two sync
-      // floor changes of one SKU failing in the same commit may restore in
-      // either order; the engine is read-only from here on either way.)
-      cell.SetFloor(old_floor);
-      return {Outcome::kReadOnly, cell.Level(), 0};
+  if (journal_ != nullptr) return SetFloorJournaled(sku.index, floor);
+  cell.SetFloor(floor);
+  return {Outcome::kOk, cell.Level(), 0};
+}
+
+// A floor change is a barrier for its SKU (docs/design.md, "Durable order
+// follows dependence"). A lowering lets more be taken, so it is a cause:
+// journaled first, visible once sequenced. A raise restricts, so it is
+// stored first (takes starting after it obey it) and journaled only once
+// every take that may have read the old floor has its record sequenced:
+// replayed in file order, every take then meets the floor it was checked
+// against. The cause mutex orders floor changes (and restocks) of one SKU.
+StockResult Engine::SetFloorJournaled(std::uint32_t index, std::int64_t floor) {
+  journal::JournalWriter& j = *journal_;
+  StockCell& cell = catalog_.cell(index);
+  std::uint64_t seq = 0;
+  std::int64_t old_floor = 0;
+  {
+    std::lock_guard<std::mutex> cause(CauseMutex(index));
+    old_floor = cell.Floor();
+    const journal::JournalWriter::Control record{journal::RecordType::kSetFloor, index, floor, 0, {}};
+    if (floor > old_floor) {
+      cell.SetFloor(floor);
+      FLASHSTOCK_TEST_POINT(kFloorStored, index);
+      Outcome o = j.WaitForFloorReadersAndSequence() ? Outcome::kOk : Outcome::kReadOnly;
+      if (o == Outcome::kOk) o = j.AppendControl(record, [] {}, &seq);
+      if (o != Outcome::kOk) {
+        // Never journaled: back to the floor the file still has.
+        cell.SetFloor(old_floor);
+        return {o, cell.Level(), 0};
+      }
+    } else {
+      const Outcome o = j.AppendControl(record, [] {}, &seq);
+      if (o != Outcome::kOk) return {o, cell.Level(), 0};
+      FLASHSTOCK_TEST_POINT(kCauseQueued, index);
+      if (!j.WaitControlSequenced(seq)) return {Outcome::kReadOnly, cell.Level(), 0};
+      cell.SetFloor(floor);
+      FLASHSTOCK_TEST_POINT(kCauseVisible, index);
     }
-  } else {
-    cell.SetFloor(floor);
+  }
+  if (durability_ == Durability::kSync && !j.WaitControlDurable(seq)) {
+    // Not durable, so not acknowledged: put the old floor back (nothing is
+    // written after a failure). Two sync floor changes of one SKU failing in
+    // the same commit may restore in either order; the engine is read-only
+    // from here on either way.
+    cell.SetFloor(old_floor);
+    return {Outcome::kReadOnly, cell.Level(), 0};
   }
   return {Outcome::kOk, cell.Level(), 0};
 }

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "internal/check.h"
 #include "internal/reader_slots.h"
+#include "internal/test_point.h"
 #include "internal/thread_name.h"
 
 namespace flashstock::journal {
@@ -144,6 +145,60 @@ bool JournalWriter::WaitOn(Producer* p, std::uint64_t seq) {
 
 bool JournalWriter::WaitDurable(Producer* p, std::uint64_t seq) { return WaitOn(p, seq); }
 
+bool JournalWriter::WaitSequencedOn(Producer* p, std::uint64_t seq) {
+  // Acquire: pairs with PublishSequenced's release store.
+  if (p->sequenced.load(std::memory_order_acquire) >= seq) return true;
+  // An async journal thread may be in its idle sleep: causes are rare, so
+  // always wake it rather than wait out kJournalIdleSleepUs.
+  Kick();
+  for (int i = 0; i < kWaitSpins; ++i) {
+    if (p->sequenced.load(std::memory_order_acquire) >= seq) return true;
+    if (failed_.load(std::memory_order_acquire)) return false;
+    CpuRelax();
+  }
+  while (true) {
+    // Acquire: pairs with the release bump that follows every sequenced
+    // store (and the failure flag), as in WaitOn.
+    const std::uint32_t e = sequenced_epoch_.load(std::memory_order_acquire);
+    if (p->sequenced.load(std::memory_order_acquire) >= seq) return true;
+    if (failed_.load(std::memory_order_acquire)) return false;
+    Kick();
+    sequenced_epoch_.wait(e, std::memory_order_acquire);
+  }
+}
+
+bool JournalWriter::WaitSequenced(Producer* p, std::uint64_t seq) { return WaitSequencedOn(p, seq); }
+
+bool JournalWriter::WaitControlSequenced(std::uint64_t seq) { return WaitSequencedOn(&control_, seq); }
+
+bool JournalWriter::WaitForFloorReadersAndSequence() {
+  // The caller stored the new floor; this barrier orders that store before
+  // the marker loads below, against BeginFloorRead's LightFence: a change
+  // whose marker we read even either had not started its floor read (it
+  // will see the new floor) or had ended it (pushed).
+  internal::ReaderSlots::HeavyFence();
+  ForEachProducer([](Producer* p) {
+    // Acquire: pairs with EndFloorRead's release store.
+    const std::uint32_t seen = p->floor_reads.load(std::memory_order_acquire);
+    if ((seen & 1) == 0) return;
+    // A change between its floor read and its push: bounded, non-blocking
+    // work (its ring room is reserved before). Spin briefly, then yield so
+    // that on 2 cores it gets to run.
+    for (int spins = 0; p->floor_reads.load(std::memory_order_acquire) == seen; ++spins) {
+      if (spins > 64) std::this_thread::yield();
+    }
+  });
+  std::vector<std::pair<Producer*, std::uint64_t>> targets;
+  ForEachProducer([&targets](Producer* p) {
+    // Acquire: pairs with Push's release, covering the entry itself.
+    targets.emplace_back(p, p->pushed.load(std::memory_order_acquire));
+  });
+  for (auto& [p, seq] : targets) {
+    if (!WaitSequencedOn(p, seq)) return false;
+  }
+  return true;
+}
+
 bool JournalWriter::WaitControlDurable(std::uint64_t seq) {
   MaybeKick();
   return WaitOn(&control_, seq);
@@ -262,6 +317,26 @@ void JournalWriter::Fail(const absl::Status& status) {
   // Release: after failed_; durability waiters re-check it.
   durable_epoch_.fetch_add(1, std::memory_order_release);
   durable_epoch_.notify_all();
+  sequenced_epoch_.fetch_add(1, std::memory_order_release);
+  sequenced_epoch_.notify_all();
+}
+
+void JournalWriter::PublishSequenced() {
+  bool any = false;
+  auto publish = [&any](Producer* p) {
+    // Relaxed: the journal thread is the only writer of `sequenced`.
+    if (p->sequenced.load(std::memory_order_relaxed) == p->popped) return;
+    // Release: pairs with WaitSequencedOn's acquire load.
+    p->sequenced.store(p->popped, std::memory_order_release);
+    any = true;
+  };
+  ForEachProducer(publish);
+  publish(&control_);
+  if (!any) return;
+  // Release: after the stores above; wakes every sequencing waiter (no
+  // system call when nobody waits).
+  sequenced_epoch_.fetch_add(1, std::memory_order_release);
+  sequenced_epoch_.notify_all();
 }
 
 bool JournalWriter::HasWork() const {
@@ -541,6 +616,8 @@ void JournalWriter::Run() {
     const bool stopping = stop_.load(std::memory_order_acquire);
     const std::size_t first_sequence = next_sequence_;
     const std::size_t changes = Collect();
+    FLASHSTOCK_TEST_POINT(kJournalCollected, 0);
+    if (changes > 0) PublishSequenced();
     // Async: nobody waits for durability on the hot path, only for room, and
     // the rings have room now. (Sync waiters would only wake to wait again.)
     if (changes > 0 && durability_ == Durability::kAsync) ReleaseRoomWaiters();

@@ -70,6 +70,7 @@
 #include "boost/lockfree/spsc_queue.hpp"
 #include "flashstock/engine.h"
 #include "internal/file.h"
+#include "internal/reader_slots.h"
 #include "journal_format.h"
 
 namespace flashstock::journal {
@@ -167,6 +168,13 @@ struct alignas(kCacheLineSize) Producer {
   // Owner only (see kKickStride): changes left before the next wake-up try
   // while the ring is past kKickRoom.
   std::uint32_t kick_countdown = 1;
+  // Odd while the owner is between reading a SKU's floor (a take, a
+  // take-up-to, a reserve's holds) and pushing that change's record: what a
+  // floor raise waits out (JournalWriter::WaitForFloorReaders). Owner-written
+  // (relaxed store + LightFence, the light half of an asymmetric Dekker
+  // pair; the end is a release store), on this line that only the owner
+  // writes.
+  std::atomic<std::uint32_t> floor_reads{0};
   // Set once before the producer is published, read on every change: kept
   // off the journal thread's line below, which it writes on every pop.
   // Set for the one producer shared by slot-less threads (guard with
@@ -177,6 +185,10 @@ struct alignas(kCacheLineSize) Producer {
   // Changes popped by the journal thread (its own; plain).
   alignas(kCacheLineSize) std::uint64_t popped = 0;
   bool touched = false;
+  // Changes sequenced: collected into a batch whose place in the file is
+  // fixed, so that any record pushed after this store is seen lands in a
+  // later batch. Written by the journal thread only (release, after Collect).
+  std::atomic<std::uint64_t> sequenced{0};
   // Changes durable; written by the journal thread only.
   std::atomic<std::uint64_t> durable{0};
   // Bumped by the journal thread after each commit touching this producer
@@ -277,6 +289,36 @@ class JournalWriter {
   // (false). Spins briefly, then futex-waits.
   bool WaitDurable(Producer* p, std::uint64_t seq);
 
+  // ---- Durable order follows dependence (docs/design.md) ----
+  // A change that others can use (a restock, a give-back, a floor lowering)
+  // becomes visible only once its record is sequenced: then whatever uses it
+  // is pushed later, so it lands in a later batch and every prefix of the
+  // file holds the cause before the effect. Blocks until p's change `seq`
+  // is sequenced (true) or the journal failed (false); kicks an idle
+  // journal thread.
+  bool WaitSequenced(Producer* p, std::uint64_t seq);
+  bool WaitControlSequenced(std::uint64_t seq);
+  // Brackets a floor read on the caller's producer (see Producer::floor_reads).
+  static void BeginFloorRead(Producer* p) {
+    const std::uint32_t v = p->floor_reads.load(std::memory_order_relaxed);  // own line
+    p->floor_reads.store(v + 1, std::memory_order_relaxed);
+    // Orders the store above before the floor load that follows, against
+    // WaitForFloorReaders' HeavyFence (internal/reader_slots.h).
+    internal::ReaderSlots::LightFence();
+  }
+  static void EndFloorRead(Producer* p) {
+    const std::uint32_t v = p->floor_reads.load(std::memory_order_relaxed);  // own line
+    // Release: pairs with WaitForFloorReaders' acquire load, so the change's
+    // push happens before the raiser's SequenceAllPushed reads `pushed`.
+    p->floor_reads.store(v + 1, std::memory_order_release);
+  }
+  // A floor raise, after storing the new floor: returns once every change
+  // that may have read the old floor has pushed its record, then waits until
+  // everything pushed so far is sequenced. The raise's record, appended
+  // after, is then behind every take that used the old floor.
+  // Returns false if the journal failed.
+  bool WaitForFloorReadersAndSequence();
+
   // Control records (define, set-floor): runs `apply` and enqueues `record`
   // under the control mutex, so the journal order of control records is
   // their order in memory. kOk with *seq set, or kReadOnly/kBackpressure
@@ -345,6 +387,9 @@ class JournalWriter {
   absl::Status CloseSegment();
   void Fail(const absl::Status& status);
   void PublishDurable();
+  // After Collect: every producer's sequenced = popped, then wakes waiters.
+  void PublishSequenced();
+  bool WaitSequencedOn(Producer* p, std::uint64_t seq);
   bool HasWork() const;
   void Idle();
   void MaybeKick() {
@@ -447,6 +492,9 @@ class JournalWriter {
   // of them, where one per producer cost the journal thread ~1-2 us each
   // while 16 sync clients waited to make their next change.
   alignas(kCacheLineSize) std::atomic<std::uint32_t> durable_epoch_{0};
+  // Sequencing waiters (restocks, give-backs, floor changes) sleep on this
+  // word, bumped after each Collect that took something and on failure.
+  alignas(kCacheLineSize) std::atomic<std::uint32_t> sequenced_epoch_{0};
 
   // Relaxed: statistics, read for reporting only.
   std::atomic<std::uint64_t> stat_batches_{0}, stat_records_{0}, stat_changes_{0}, stat_bytes_{0};

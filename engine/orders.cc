@@ -10,6 +10,7 @@
 #include "flashstock/catalog.h"
 #include "flashstock/stock_cell.h"
 #include "internal/check.h"
+#include "internal/test_point.h"
 #include "internal/timer_wheel.h"
 #include "internal/thread_name.h"
 
@@ -102,9 +103,9 @@ class Prepared {
   ~Prepared() { Release(); }
   Prepared(const Prepared&) = delete;
   Prepared& operator=(const Prepared&) = delete;
-  Outcome Begin() {
+  Outcome Begin(bool reads_floor = false) {
     if (journal_ == nullptr) return Outcome::kOk;
-    const Outcome o = journal_->Prepare();
+    const Outcome o = journal_->Prepare(reads_floor);
     open_ = o == Outcome::kOk;
     return o;
   }
@@ -316,7 +317,7 @@ OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std
   if (OrderResult r = Normalise(lines, &norm); !r.ok()) return r;
   // Journal room first: a refusal here has changed nothing.
   Prepared prepared(journal_);
-  if (const Outcome o = prepared.Begin(); o != Outcome::kOk) return {o};
+  if (const Outcome o = prepared.Begin(/*reads_floor=*/true); o != Outcome::kOk) return {o};
 
   Shard& shard = ShardFor(id);
   std::uint32_t index = kNoSlot;
@@ -346,7 +347,7 @@ OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std
         prepared.Release();
         ++helps;
         if (HelpSweep() == 0) helps = kReserveHelpsMax;
-        if (const Outcome o = prepared.Begin(); o != Outcome::kOk) return {o};
+        if (const Outcome o = prepared.Begin(/*reads_floor=*/true); o != Outcome::kOk) return {o};
         continue;
       }
       Slot& slot = slots_[index];
@@ -496,12 +497,23 @@ OrderResult OrderBook::Decide(OrderId id, OrderState target, bool honour_deadlin
     }
     OrderTicket own;
     if (journal_ != nullptr) {
-      // Won, stock not moved yet: push the record (room was reserved), and
-      // store its ticket before Finish publishes the final state.
+      // Won, stock not moved yet. The record goes behind the reserve it
+      // closes (a return: behind the commit), then is pushed (room was
+      // reserved); its ticket is stored before Finish publishes the final
+      // state. A give-back's units appear only once the record is
+      // sequenced, so nothing that uses them is written before it. A failed
+      // journal writes nothing more, so then the stock may move regardless.
+      const OrderTicket after[2] = {deps.reserve, target == OrderState::kReturned ? deps.close : OrderTicket{}};
+      (void)journal_->OrderAfter(after, 2);
       own = prepared.Append(EventOf(slots_[index], won, now));
       tickets_[index].close = own;
+      if (won != OrderState::kCommitted) {
+        FLASHSTOCK_TEST_POINT(kCauseQueued, index);
+        (void)journal_->WaitSequenced(own);
+      }
     }
     Finish(index, won, now);
+    if (won != OrderState::kCommitted) FLASHSTOCK_TEST_POINT(kCauseVisible, index);
     const OrderResult result = won != target ? OrderResult{Outcome::kOrderClosed, won} : OrderResult{Outcome::kOk, won};
     if (journal_ == nullptr) return result;
     // In sync mode the answer waits for this record, the reserve's and, for
@@ -593,6 +605,7 @@ std::size_t OrderBook::SweepLocked() {
   }
   std::size_t expired = 0;
   wheel_->Advance(TickFloor(now), [&](std::uint32_t index, std::int64_t) { Visit(index, now, &expired); });
+  FinishExpiries(now);
   ForgetDue(now);
   sweeps_.store(sweeps_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   scheduled_.store(wheel_->size(), std::memory_order_relaxed);
@@ -666,7 +679,15 @@ void OrderBook::Visit(std::uint32_t index, std::int64_t now, std::size_t* expire
     // The decision (edge 4), racing at most one API thread.
     if (slot.state.compare_exchange_strong(word, StateWord(OrderState::kExpired) | kMovingBit,
                                            std::memory_order_relaxed, std::memory_order_relaxed)) {
-      if (journal_ != nullptr) tickets_[index].close = prepared.Append(EventOf(slot, OrderState::kExpired, now));
+      if (journal_ != nullptr) {
+        // As in Decide: behind its reserve; the stock moves in
+        // FinishExpiries once the sweep's last expiry record is sequenced.
+        (void)journal_->OrderAfter(&tickets_[index].reserve, 1);
+        expiring_last_ = tickets_[index].close = prepared.Append(EventOf(slot, OrderState::kExpired, now));
+        expiring_.push_back(index);
+        ++*expired;
+        return;
+      }
       Finish(index, OrderState::kExpired, now);
       ++*expired;
       expired_.store(expired_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -681,6 +702,22 @@ void OrderBook::Visit(std::uint32_t index, std::int64_t now, std::size_t* expire
     return;
   }
   ScheduleForget(index, word, now);
+}
+
+void OrderBook::FinishExpiries(std::int64_t now) {
+  if (expiring_.empty()) return;
+  FLASHSTOCK_TEST_POINT(kCauseQueued, expiring_.back());
+  (void)journal_->WaitSequenced(expiring_last_);
+  for (const std::uint32_t index : expiring_) Finish(index, OrderState::kExpired, now);
+  FLASHSTOCK_TEST_POINT(kCauseVisible, expiring_.back());
+  const std::int64_t back = clock_->NowNanos();  // stock is back: the lateness clock stops
+  for (const std::uint32_t index : expiring_) {
+    expired_.store(expired_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    RecordLateness(back - slots_[index].deadline_nanos);
+    ScheduleForget(index, StateWord(OrderState::kExpired), now);
+  }
+  expiring_.clear();
+  expiring_last_ = {};
 }
 
 void OrderBook::RecordLateness(std::int64_t nanos) {

@@ -72,6 +72,16 @@ void ReaderSlots::Release(Slot* slot) {
   slot->claimed.store(false, std::memory_order_release);
 }
 
+void ReaderSlots::HeavyFence() {
+  (void)Instance();
+  if (asymmetric_) {
+    (void)Membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+  } else {
+    // Pairs with LightFence's seq_cst fence.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
+}
+
 void ReaderSlots::WaitForReaders() {
   // The writer's barrier between its store of the active index (done by the
   // caller, seq_cst) and the slot loads below; see the header. A registered

@@ -261,7 +261,9 @@ TEST(JournalTest, FullRingsWaitAndLoseNothing) {
   {
     auto e = OpenOrDie(o);
     ASSERT_EQ(e->Define("hot", 10 * kThreads * kPerThread).outcome, Outcome::kOk);
-    ASSERT_EQ(e->Define("cold", 0).outcome, Outcome::kOk);
+    // A second SKU taken from too (not restocked: a restock waits for its
+    // record to be placed in a batch, so it could never fill a ring).
+    ASSERT_EQ(e->Define("cold", kThreads * kPerThread).outcome, Outcome::kOk);
     std::atomic<bool> go{false};
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
@@ -271,7 +273,7 @@ TEST(JournalTest, FullRingsWaitAndLoseNothing) {
         SkuHandle cold = *e->Resolve("cold");
         for (std::int64_t i = 0; i < kPerThread; ++i) {
           ASSERT_TRUE(e->Take(hot, 2).ok());
-          ASSERT_TRUE(e->Restock(cold, 1).ok());
+          ASSERT_TRUE(e->Take(cold, 1).ok());
           ASSERT_TRUE(e->TakeUpTo(hot, 1).ok());
         }
       });
@@ -283,7 +285,7 @@ TEST(JournalTest, FullRingsWaitAndLoseNothing) {
   }
   auto e = OpenOrDie(o);
   EXPECT_EQ(e->Level("hot").available, 10 * kThreads * kPerThread - 3 * kThreads * kPerThread);
-  EXPECT_EQ(e->Level("cold").available, kThreads * kPerThread);
+  EXPECT_EQ(e->Level("cold").available, 0);
 }
 
 // Replay is order-independent: the same records in any order (defines

@@ -77,6 +77,21 @@ class ReaderSlots {
     slot->sequence.store(s + 1, std::memory_order_release);
   }
 
+  // An asymmetric Dekker pair for other protocols (the journal's floor-read
+  // markers): one side stores, LightFence(), loads; the other stores,
+  // HeavyFence(), loads. With membarrier the light fence is compiler-only and
+  // the heavy one runs a full barrier on every CPU running one of our
+  // threads; without it both are seq_cst fences. REQUIRES: Instance() was
+  // called before the first LightFence (it registers membarrier).
+  static void LightFence() {
+    if (asymmetric_) {
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    } else {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
+  }
+  static void HeavyFence();
+
   // Returns once every thread that was inside a read section when it was
   // called has left it. REQUIRES: the caller has already published (seq_cst)
   // the switch that new readers will see.

@@ -30,6 +30,7 @@
 #ifndef FLASHSTOCK_ENGINE_H_
 #define FLASHSTOCK_ENGINE_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -247,11 +248,18 @@ class Engine {
   static constexpr int kChangeTakeUpTo = 1;
   static constexpr int kChangeRestock = 2;
   StockResult JournaledChange(std::uint32_t index, std::int64_t quantity, int kind);
+  StockResult RestockJournaled(std::uint32_t index, std::int64_t quantity);
+  StockResult SetFloorJournaled(std::uint32_t index, std::int64_t floor);
+  // Serialises the causes of one SKU that must be checked before they are
+  // journaled and applied after (restock, floor change); striped by index.
+  static constexpr std::size_t kCauseStripes = 64;
+  std::mutex& CauseMutex(std::uint32_t index) { return cause_mu_[index % kCauseStripes]; }
   StockResult DefineJournaled(std::string_view name, std::int64_t quantity, std::int64_t floor);
 
   Catalog catalog_;
   Durability durability_ = Durability::kNone;
   std::mutex define_mu_;  // serialises all defines (std::mutex: visible to TSan)
+  std::array<std::mutex, kCauseStripes> cause_mu_;
   std::unique_ptr<internal::DirLock> lock_;
   std::unique_ptr<journal::Checkpointer> checkpointer_;
   std::unique_ptr<journal::JournalWriter> journal_;

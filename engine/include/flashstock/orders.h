@@ -189,16 +189,28 @@ struct OrderEvent {
 // changes; if it returns kOk, exactly one of Append() (after the transition
 // is won, before the final state is published) or Abandon() follows on the
 // same thread. Prepare refusing (kBackpressure, kReadOnly) means the
-// operation must change nothing. WaitDurable blocks until every given ticket
-// is durable (sync mode; returns at once otherwise); false: the journal
-// failed and the answer must not be acknowledged.
+// operation must change nothing; `reads_floor` (a reserve) marks the thread
+// as reading floors until Append or Abandon, so a floor raise can wait for
+// its record. WaitDurable blocks until every given ticket is durable (sync
+// mode; returns at once otherwise); false: the journal failed and the
+// answer must not be acknowledged.
+//
+// Durable order follows dependence (docs/design.md): a close must land in
+// the file after the reserve it closes (a return after its commit), and a
+// give-back's units must not be used before its record is placed. So,
+// between Prepare and Append, OrderAfter(deps) waits until the records of
+// `deps` pushed by other threads are sequenced (this thread's own are ahead
+// of its next push anyway); and a give-back moves its stock only after
+// WaitSequenced(own ticket). Both return false once the journal failed.
 class OrderJournal {
  public:
   virtual ~OrderJournal() = default;
-  virtual Outcome Prepare() = 0;
+  virtual Outcome Prepare(bool reads_floor) = 0;
   virtual OrderTicket Append(const OrderEvent& event) = 0;
   virtual void Abandon() = 0;
   virtual bool WaitDurable(const OrderTicket* tickets, std::size_t count) = 0;
+  virtual bool OrderAfter(const OrderTicket* deps, std::size_t count) = 0;
+  virtual bool WaitSequenced(const OrderTicket& ticket) = 0;
 };
 
 class OrderBook {
@@ -306,6 +318,9 @@ class OrderBook {
   // with ids that are already due to be forgotten. Returns the ids it forgot.
   std::uint64_t HelpSweep();
   void Visit(std::uint32_t index, std::int64_t now_nanos, std::size_t* expired);
+  // Moves the stock of the expiries this sweep decided, once their records
+  // are sequenced (one wait for all: one thread pushed them in order).
+  void FinishExpiries(std::int64_t now_nanos);
   void ScheduleForget(std::uint32_t index, std::uint32_t word, std::int64_t now_nanos);
   void ForgetDue(std::int64_t now_nanos);
   void RecordLateness(std::int64_t nanos);
@@ -341,6 +356,10 @@ class OrderBook {
   };
   // Per shard; guarded by sweep_mu_; empty between sweeps.
   std::array<std::vector<DueForget>, kOrderShards> forget_due_;
+  // Holds this sweep decided to expire, stock not moved yet, and the ticket
+  // of the last one's record; guarded by sweep_mu_; empty between sweeps.
+  std::vector<std::uint32_t> expiring_;
+  OrderTicket expiring_last_{};
   // Written by the driver only (under sweep_mu_), read by anyone: relaxed.
   std::atomic<std::uint64_t> sweeps_{0}, expired_{0}, forgotten_{0}, scheduled_{0}, helped_sweeps_{0};
   std::atomic<std::int64_t> lateness_max_nanos_{0};
