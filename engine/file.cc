@@ -42,15 +42,22 @@ class PosixFile : public WritableFile {
   }
   absl::Status Sync() override {
     if (::fdatasync(fd_) != 0) return ErrnoStatus(errno, absl::StrCat("fdatasync ", path_));
-    // Grow after a sync, never inside an append: an append cut short by a
-    // crash or a fault then leaves exactly what it would without zeros
-    // ahead, or a cut record followed by zeros, which a reader takes as a
-    // torn tail too. The zeros become durable with the next Sync.
-    if (preallocate_bytes_ > 0 && allocated_ - written_ < preallocate_bytes_ / 2) {
-      const std::uint64_t target = written_ + preallocate_bytes_;
-      if (absl::Status s = WriteAt(nullptr, target - allocated_, allocated_); !s.ok()) return s;
-      allocated_ = target;
+    return absl::OkStatus();
+  }
+  // Grow after a sync, never inside an append: an append cut short by a
+  // crash or a fault then leaves exactly what it would without zeros ahead,
+  // or a cut record followed by zeros, which a reader takes as a torn tail
+  // too. The zeros become durable with the next Sync.
+  absl::Status Grow() override {
+    if (preallocate_bytes_ == 0 || allocated_ - written_ >= preallocate_bytes_ / 2) return absl::OkStatus();
+    const std::uint64_t target = written_ + preallocate_bytes_;
+    if (absl::Status s = WriteAt(nullptr, target - allocated_, allocated_); !s.ok()) {
+      // Some zeros may have been written: cut them off again (best effort;
+      // zeros past the records read as a torn tail either way).
+      (void)::ftruncate(fd_, static_cast<off_t>(allocated_));
+      return s;
     }
+    allocated_ = target;
     return absl::OkStatus();
   }
   absl::Status Close() override {
@@ -140,6 +147,14 @@ class FaultInjectingFileSystem::File : public WritableFile {
       return ErrnoStatus(EIO, "fdatasync (injected)");
     }
     return base_->Sync();
+  }
+  absl::Status Grow() override {
+    const std::int64_t n = owner_->grows_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (owner_->fault_ == Fault::kGrowNoSpace && n == owner_->nth_) {
+      owner_->fired_.store(true, std::memory_order_relaxed);
+      return ErrnoStatus(ENOSPC, "preallocate (injected)");
+    }
+    return base_->Grow();
   }
   absl::Status Close() override { return base_->Close(); }
 

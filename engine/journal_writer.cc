@@ -267,7 +267,8 @@ absl::Status JournalWriter::failure() const {
 
 JournalWriter::Stats JournalWriter::stats() const {
   return {stat_batches_.load(std::memory_order_relaxed), stat_records_.load(std::memory_order_relaxed),
-          stat_changes_.load(std::memory_order_relaxed), stat_bytes_.load(std::memory_order_relaxed)};
+          stat_changes_.load(std::memory_order_relaxed), stat_bytes_.load(std::memory_order_relaxed),
+          stat_grow_failures_.load(std::memory_order_relaxed)};
 }
 
 // ---- journal thread -------------------------------------------------------
@@ -285,6 +286,7 @@ absl::Status JournalWriter::OpenSegment() {
   if (absl::Status s = (*file)->Append(header, sizeof(header)); !s.ok()) return s;
   if (absl::Status s = (*file)->Sync(); !s.ok()) return s;
   if (absl::Status s = options_.fs->SyncDir(options_.dir); !s.ok()) return s;
+  (void)(*file)->Grow();  // an optimisation only; see Commit
   file_ = std::move(*file);
   segment_first_ = next_sequence_;
   segment_bytes_ = kSegmentHeaderBytes;
@@ -515,8 +517,13 @@ std::size_t JournalWriter::Collect() {
       ++batch_changes_;
     }
   };
-  for (std::size_t i = 0; i < used; ++i) {
-    if (Producer* p = producers_[i].load(std::memory_order_acquire)) drain(p);
+  // Round robin: each batch starts one producer further on, so when the
+  // batch limit stops a drain it is not always the same high-index
+  // producers that wait for the next batch (file order does not matter:
+  // records in one batch never depend on each other; docs/design.md).
+  const std::size_t first = used == 0 ? 0 : drain_start_++ % used;
+  for (std::size_t k = 0; k < used; ++k) {
+    if (Producer* p = producers_[(first + k) % used].load(std::memory_order_acquire)) drain(p);
   }
   drain(&shared_producer_);
   return batch_changes_;
@@ -591,6 +598,10 @@ void JournalWriter::Commit() {
     stat_changes_.fetch_add(batch_changes_, std::memory_order_relaxed);
     stat_records_.store(next_sequence_ - options_.first_sequence, std::memory_order_relaxed);
     PublishDurable();
+    // After the waiters are told: growing the file ahead is an optimisation,
+    // and its failure (a full disk) loses nothing that was synced. The next
+    // append meets the full disk itself if it is still full.
+    if (absl::Status g = file_->Grow(); !g.ok()) stat_grow_failures_.fetch_add(1, std::memory_order_relaxed);
   }
   buffer_.clear();
 }
@@ -639,30 +650,37 @@ void JournalWriter::Run() {
         bytes_since_checkpoint_ = 0;
         options_.checkpoint_due();
       }
+      // At every batch boundary, not only when idle: under continuous load
+      // the journal is never idle, and a checkpoint waiting for its
+      // rotation would starve (journal_test, CheckpointUnderContinuousLoad).
+      ServeRotation();
       continue;
     }
-    if (rotate_requested_.exchange(false, std::memory_order_acquire)) {
-      absl::StatusOr<std::uint64_t> result = next_sequence_ - 1;
-      if (failed_.load(std::memory_order_relaxed)) {
-        result = failure();
-      } else if (segment_first_ < next_sequence_) {  // the active segment holds records
-        absl::Status s = CloseSegment();
-        if (s.ok()) s = OpenSegment();
-        if (!s.ok()) {
-          Fail(s);
-          result = s;
-        }
-      }
-      bytes_since_checkpoint_ = 0;
-      std::lock_guard<std::mutex> lock(rotate_mu_);
-      rotate_result_ = result;
-      ++rotate_generation_;
-      rotate_cv_.notify_all();
-      continue;
-    }
+    if (ServeRotation()) continue;
     if (stopping) break;
     Idle();
   }
+}
+
+bool JournalWriter::ServeRotation() {
+  if (!rotate_requested_.exchange(false, std::memory_order_acquire)) return false;
+  absl::StatusOr<std::uint64_t> result = next_sequence_ - 1;
+  if (failed_.load(std::memory_order_relaxed)) {
+    result = failure();
+  } else if (segment_first_ < next_sequence_) {  // the active segment holds records
+    absl::Status s = CloseSegment();
+    if (s.ok()) s = OpenSegment();
+    if (!s.ok()) {
+      Fail(s);
+      result = s;
+    }
+  }
+  bytes_since_checkpoint_ = 0;
+  std::lock_guard<std::mutex> lock(rotate_mu_);
+  rotate_result_ = result;
+  ++rotate_generation_;
+  rotate_cv_.notify_all();
+  return true;
 }
 
 }  // namespace flashstock::journal

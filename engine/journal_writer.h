@@ -350,6 +350,7 @@ class JournalWriter {
 
   struct Stats {
     std::uint64_t batches, records, changes, bytes;
+    std::uint64_t grow_failures;  // preallocations refused (a full disk); nothing lost
   };
   Stats stats() const;
 
@@ -386,6 +387,8 @@ class JournalWriter {
   absl::Status OpenSegment();
   absl::Status CloseSegment();
   void Fail(const absl::Status& status);
+  // Rotates for a waiting checkpoint, if one asked; true if it did.
+  bool ServeRotation();
   void PublishDurable();
   // After Collect: every producer's sequenced = popped, then wakes waiters.
   void PublishSequenced();
@@ -470,6 +473,7 @@ class JournalWriter {
   // Journal thread only: producers the last commit woke, and its fdatasync's
   // duration (GatherWoken).
   std::size_t woken_ = 0;
+  std::size_t drain_start_ = 0;  // Collect's round-robin start
   std::int64_t last_sync_nanos_ = 0;
   Entry group_[kOrderEntriesMax];  // the order group being assembled
   std::size_t group_have_ = 0, group_need_ = 0;
@@ -498,6 +502,7 @@ class JournalWriter {
 
   // Relaxed: statistics, read for reporting only.
   std::atomic<std::uint64_t> stat_batches_{0}, stat_records_{0}, stat_changes_{0}, stat_bytes_{0};
+  std::atomic<std::uint64_t> stat_grow_failures_{0};
 };
 
 }  // namespace flashstock::journal

@@ -148,5 +148,27 @@ INSTANTIATE_TEST_SUITE_P(Faults, FaultTest,
                                            FaultInjectingFileSystem::Fault::kWriteIo,
                                            FaultInjectingFileSystem::Fault::kSyncIo));
 
+// A full disk while growing the segment ahead of its records comes after
+// the fdatasync: what was synced is durable and must be acknowledged, and
+// the engine must stay writable (the next append meets the disk itself).
+TEST(GrowFaultTest, AFullDiskWhilePreallocatingLosesNothingAndStaysWritable) {
+  for (std::int64_t nth = 1; nth <= 4; ++nth) {
+    TempDir dir;
+    FaultInjectingFileSystem fs;
+    fs.Arm(FaultInjectingFileSystem::Fault::kGrowNoSpace, nth);
+    EngineOptions o = JournalOptions(dir.path(), Durability::kSync);
+    o.file_system = &fs;
+    {
+      auto e = OpenOrDie(o);
+      ASSERT_TRUE(e->Define("a", 100).ok()) << "nth " << nth;
+      for (int i = 0; i < 20; ++i) ASSERT_TRUE(e->Take("a", 1).ok()) << "nth " << nth << " take " << i;
+      EXPECT_TRUE(fs.fired()) << nth;
+      EXPECT_EQ(e->read_only_reason(), "") << nth;
+    }
+    auto e = OpenOrDie(JournalOptions(dir.path(), Durability::kSync));
+    EXPECT_EQ(e->Level("a").available, 80) << nth;
+  }
+}
+
 }  // namespace
 }  // namespace flashstock

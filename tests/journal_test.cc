@@ -1,6 +1,8 @@
 // The journal through the engine: modes, reopen, limits at their edges,
 // backpressure, checkpoints, and replay order independence.
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -286,6 +288,43 @@ TEST(JournalTest, FullRingsWaitAndLoseNothing) {
   auto e = OpenOrDie(o);
   EXPECT_EQ(e->Level("hot").available, 10 * kThreads * kPerThread - 3 * kThreads * kPerThread);
   EXPECT_EQ(e->Level("cold").available, 0);
+}
+
+// A checkpoint asked for while changes never stop must not wait for the
+// load to end: the journal rotates for it at a batch boundary.
+TEST(JournalTest, CheckpointUnderContinuousLoad) {
+  TempDir dir;
+  EngineOptions o = JournalOptions(dir.path(), Durability::kAsync);
+  o.checkpoint_bytes = 0;
+  auto e = OpenOrDie(o);
+  ASSERT_TRUE(e->Define("hot", kLevelMax).ok());
+  const SkuHandle hot = *e->Resolve("hot");
+  std::atomic<bool> stop{false};
+  std::atomic<bool> gave_up{false};
+  std::vector<std::thread> load;
+  for (int t = 0; t < 8; ++t) {
+    load.emplace_back([&] {
+      // Bounded: if the checkpoint starves, the load ends by itself.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      std::uint64_t n = 0;
+      while (!stop.load(std::memory_order_acquire)) {
+        ASSERT_TRUE(e->Take(hot, 1).ok());
+        if (++n % 4096 == 0 && std::chrono::steady_clock::now() > deadline) {
+          gave_up.store(true, std::memory_order_release);
+          return;
+        }
+      }
+    });
+  }
+  // Load is running once the journal has written something.
+  while (e->journal_stats().batches < 3) std::this_thread::yield();
+  const absl::Status checkpoint = e->Checkpoint();
+  const bool load_still_running = !gave_up.load(std::memory_order_acquire);
+  stop.store(true, std::memory_order_release);
+  for (auto& t : load) t.join();
+  EXPECT_TRUE(checkpoint.ok()) << checkpoint;
+  EXPECT_TRUE(load_still_running) << "the checkpoint only finished once the load had stopped";
+  EXPECT_GE(e->journal_stats().checkpoints, 1u);
 }
 
 // Replay is order-independent: the same records in any order (defines

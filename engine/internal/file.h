@@ -27,6 +27,12 @@ class WritableFile {
   virtual absl::Status Append(const char* data, std::size_t size) = 0;
   // fdatasync. An error is final: the caller must not retry and trust it.
   virtual absl::Status Sync() = 0;
+  // After a successful Sync: grows the file ahead of the appends with zeros
+  // when less than half the preallocation is left (see NewWritableFile).
+  // Not part of durability: what Sync made durable stays durable, and on an
+  // error (ENOSPC) the file is cut back to what it held, so the caller may
+  // go on appending (each later append reports its own error).
+  virtual absl::Status Grow() { return absl::OkStatus(); }
   virtual absl::Status Close() = 0;
 };
 
@@ -34,7 +40,7 @@ class FileSystem {
  public:
   virtual ~FileSystem() = default;
   // Creates (or truncates) `path` for appending. With preallocate_bytes > 0
-  // each Sync grows the file ahead of the appends with zero bytes (up to
+  // each Grow (after a Sync) grows the file ahead of the appends with zero bytes (up to
   // that many past the last append; made durable by the next Sync), so that later
   // appends overwrite blocks the file already has and their fdatasync need
   // not also commit a new file size (measured here: 9.7 k fdatasync/s
@@ -54,8 +60,9 @@ class FileSystem {
 // Thread-safe (counters are atomic).
 class FaultInjectingFileSystem : public FileSystem {
  public:
-  enum class Fault { kNone, kWriteNoSpace, kWriteIo, kSyncIo };
-  // The `nth` (1-based) Append (for write faults) or Sync (for kSyncIo) of
+  enum class Fault { kNone, kWriteNoSpace, kWriteIo, kSyncIo, kGrowNoSpace };
+  // The `nth` (1-based) Append (for write faults), Sync (for kSyncIo) or Grow
+  // (for kGrowNoSpace) of
   // any file made by this object fails; a failing write first writes half of
   // its bytes, as a full disk does. Later calls succeed again (the journal
   // must not be relying on that).
@@ -77,6 +84,7 @@ class FaultInjectingFileSystem : public FileSystem {
   // Relaxed: plain counters; the test reads them after joining the engine.
   std::atomic<std::int64_t> appends_{0};
   std::atomic<std::int64_t> syncs_{0};
+  std::atomic<std::int64_t> grows_{0};
   std::atomic<bool> fired_{false};
 };
 
