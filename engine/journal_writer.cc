@@ -172,14 +172,15 @@ bool JournalWriter::WaitSequenced(Producer* p, std::uint64_t seq) { return WaitS
 bool JournalWriter::WaitControlSequenced(std::uint64_t seq) { return WaitSequencedOn(&control_, seq); }
 
 bool JournalWriter::WaitForFloorReadersAndSequence() {
-  // The caller stored the new floor; this barrier orders that store before
-  // the marker loads below, against BeginFloorRead's LightFence: a change
-  // whose marker we read even either had not started its floor read (it
-  // will see the new floor) or had ended it (pushed).
+  // The caller stored the new floor (seq_cst); this barrier orders that
+  // store before the marker loads below, against BeginFloorRead's
+  // StoreMarker: a change whose marker we read even either had not started
+  // its floor read (it will see the new floor) or had ended it (pushed).
   internal::ReaderSlots::HeavyFence();
   ForEachProducer([](Producer* p) {
-    // Acquire: pairs with EndFloorRead's release store.
-    const std::uint32_t seen = p->floor_reads.load(std::memory_order_acquire);
+    // seq_cst: the rare half of the Dekker pair (internal/reader_slots.h);
+    // also acquire, pairing with EndFloorRead's release store.
+    const std::uint32_t seen = p->floor_reads.load(std::memory_order_seq_cst);
     if ((seen & 1) == 0) return;
     // A change between its floor read and its push: bounded, non-blocking
     // work (its ring room is reserved before). Spin briefly, then yield so

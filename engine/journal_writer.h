@@ -171,7 +171,7 @@ struct alignas(kCacheLineSize) Producer {
   // Odd while the owner is between reading a SKU's floor (a take, a
   // take-up-to, a reserve's holds) and pushing that change's record: what a
   // floor raise waits out (JournalWriter::WaitForFloorReaders). Owner-written
-  // (relaxed store + LightFence, the light half of an asymmetric Dekker
+  // (ReaderSlots::StoreMarker, the light half of an asymmetric Dekker
   // pair; the end is a release store), on this line that only the owner
   // writes.
   std::atomic<std::uint32_t> floor_reads{0};
@@ -301,10 +301,9 @@ class JournalWriter {
   // Brackets a floor read on the caller's producer (see Producer::floor_reads).
   static void BeginFloorRead(Producer* p) {
     const std::uint32_t v = p->floor_reads.load(std::memory_order_relaxed);  // own line
-    p->floor_reads.store(v + 1, std::memory_order_relaxed);
-    // Orders the store above before the floor load that follows, against
-    // WaitForFloorReaders' HeavyFence (internal/reader_slots.h).
-    internal::ReaderSlots::LightFence();
+    // Ordered before the floor load that follows, against
+    // WaitForFloorReadersAndSequence's HeavyFence (internal/reader_slots.h).
+    internal::ReaderSlots::StoreMarker(p->floor_reads, v + 1);
   }
   static void EndFloorRead(Producer* p) {
     const std::uint32_t v = p->floor_reads.load(std::memory_order_relaxed);  // own line

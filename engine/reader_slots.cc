@@ -74,12 +74,9 @@ void ReaderSlots::Release(Slot* slot) {
 
 void ReaderSlots::HeavyFence() {
   (void)Instance();
-  if (asymmetric_) {
-    (void)Membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
-  } else {
-    // Pairs with LightFence's seq_cst fence.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-  }
+  // Without membarrier the caller's seq_cst store and seq_cst loads order
+  // themselves against StoreMarker's seq_cst store.
+  if (asymmetric_) (void)Membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
 }
 
 void ReaderSlots::WaitForReaders() {

@@ -78,16 +78,22 @@ class ReaderSlots {
   }
 
   // An asymmetric Dekker pair for other protocols (the journal's floor-read
-  // markers): one side stores, LightFence(), loads; the other stores,
-  // HeavyFence(), loads. With membarrier the light fence is compiler-only and
-  // the heavy one runs a full barrier on every CPU running one of our
-  // threads; without it both are seq_cst fences. REQUIRES: Instance() was
-  // called before the first LightFence (it registers membarrier).
-  static void LightFence() {
+  // markers): the frequent side stores with StoreMarker, then loads; the
+  // rare side stores (seq_cst), calls HeavyFence, then loads (seq_cst).
+  // With membarrier the marker store is relaxed plus a compiler-only fence
+  // and HeavyFence runs a full barrier on every CPU running one of our
+  // threads; without it (kernels before 4.14) the marker store is seq_cst,
+  // an xchg on x86-64 (the only target: the engine uses _mm_pause), which is
+  // a full barrier for the relaxed floor load after it, and HeavyFence adds
+  // nothing to the rare side's seq_cst store and loads. Not
+  // atomic_thread_fence: ThreadSanitizer does not support it.
+  static void StoreMarker(std::atomic<std::uint32_t>& marker, std::uint32_t value) {
+    (void)Instance();  // registers membarrier before the first use
     if (asymmetric_) {
+      marker.store(value, std::memory_order_relaxed);
       std::atomic_signal_fence(std::memory_order_seq_cst);
     } else {
-      std::atomic_thread_fence(std::memory_order_seq_cst);
+      marker.store(value, std::memory_order_seq_cst);
     }
   }
   static void HeavyFence();

@@ -176,8 +176,11 @@ class alignas(kCacheLineSize) StockCell {
   // REQUIRES: kFloorMin <= floor <= 0.
   void SetFloor(std::int64_t floor) {
     assert(floor <= 0);
-    // Relaxed: the floor publishes nothing; readers act on the value alone.
-    floor_.store(floor, std::memory_order_relaxed);
+    // seq_cst, not for what it publishes (nothing: readers act on the value
+    // alone) but because a journaled floor raise is the rare half of a
+    // Dekker pair with the takes' floor-read markers (journal_writer.h,
+    // WaitForFloorReadersAndSequence). Floor changes are rare.
+    floor_.store(floor, std::memory_order_seq_cst);
   }
 
  private:
