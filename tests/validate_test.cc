@@ -95,23 +95,6 @@ TEST(ValidateTest, OpenRefusesOptionsOutOfRange) {
   EXPECT_EQ(Engine::Open(o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-// Issue 13: RestoreFailed answered kInsufficient when it had restored.
-TEST(ValidateTest, RestoreFailedAnswersOkOnSuccess) {
-  ManualClock clock(1);
-  EngineOptions o;
-  o.skus_max = 2;
-  o.clock = &clock;
-  o.expiry_thread = false;
-  Engine e(o);
-  ASSERT_TRUE(e.Define("a", 1).ok());
-  const std::vector<OrderLine> lines = {{*e.Resolve("a"), 5}};
-  const OrderResult r = e.orders().RestoreFailed(9, lines, 0, 1);
-  EXPECT_EQ(r.outcome, Outcome::kOk);
-  EXPECT_EQ(r.state, OrderState::kFailed);
-  EXPECT_EQ(e.GetOrder(9)->state, OrderState::kFailed);
-  EXPECT_EQ(e.orders().RestoreFailed(9, lines, 0, 1).outcome, Outcome::kOrderConflict);
-}
-
 // Issue 13: recovery made its repair durable through the real file system,
 // not the injected one. The repair (cutting a torn tail) is the first thing
 // that reaches the file system, before the writer opens its segment.
