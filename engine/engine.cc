@@ -10,6 +10,7 @@
 #include "flashstock/validate.h"
 #include "internal/check.h"
 #include "internal/file.h"
+#include "internal/forget_rule.h"
 #include "journal_writer.h"
 #include "recovery.h"
 
@@ -186,6 +187,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   const Clock* clock = options.clock != nullptr ? options.clock : Clock::Steady();
   const Clock* wall = options.wall_clock != nullptr ? options.wall_clock : Clock::System();
   const std::int64_t wall_offset = wall->NowNanos() - clock->NowNanos();
+  // Journaled wall times back on the engine's clock. Saturating: a record's
+  // time is any int64 the reader accepted, and a clamped deadline or change
+  // time only moves an expiry or a forget to the clock's end.
+  const auto to_steady = [wall_offset](std::int64_t wall_nanos) {
+    return internal::SaturatingAdd(wall_nanos, wall_offset == INT64_MIN ? INT64_MAX : -wall_offset);
+  };
   {
     // One entry per id, its newest incarnation (JournalState::Apply retires
     // an older one when the id is reserved again).
@@ -205,11 +212,11 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
       if (e->state == OrderState::kFailed) {
         if (engine->orders_.RestoreFailed(id, span, e->short_line, e->available).ok()) {
           // Best effort: not remembered if it does not fit.
-          (void)engine->orders_.RestoreChangedAt(id, e->changed - wall_offset);
+          (void)engine->orders_.RestoreChangedAt(id, to_steady(e->changed));
         }
         continue;
       }
-      const OrderResult held = engine->orders_.RestoreHold(id, span, e->deadline - wall_offset);
+      const OrderResult held = engine->orders_.RestoreHold(id, span, to_steady(e->deadline));
       if (!held.ok()) {
         if (e->state == OrderState::kHeld) {
           return absl::FailedPreconditionError(absl::StrCat(
@@ -235,7 +242,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
       FLASHSTOCK_CHECK(closed.ok());
       // Retention runs from the close, not from this restore, so the book
       // forgets it before the checkpointer prunes it (docs/design.md).
-      if (e->state != OrderState::kHeld) (void)engine->orders_.RestoreChangedAt(id, e->changed - wall_offset);
+      if (e->state != OrderState::kHeld) (void)engine->orders_.RestoreChangedAt(id, to_steady(e->changed));
     }
     // The counters must now be what the records fold to.
     const std::vector<journal::SkuLevels> want = state.Levels();
