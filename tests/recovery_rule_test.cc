@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "journal_format.h"
 #include "journal_test_util.h"
+#include "snapshot.h"
 
 namespace flashstock {
 namespace {
@@ -198,6 +200,40 @@ TEST(RecoveryRuleTest, EveryBreachIsDamageAtItsFileAndOffset) {
                                                 std::to_string(bad_offset)),
               std::string::npos)
         << salvaged->recovery_summary();
+  }
+}
+
+// A snapshot carrying a value no history can produce (here a negative sold
+// count, with valid checksums) is damage too, named by its file; so is a
+// floor the API refuses.
+TEST(RecoveryRuleTest, SnapshotValueTheApiRefusesIsDamage) {
+  TempDir dir;
+  {
+    std::unique_ptr<Engine> e = OpenOrDie(testing::JournalOptions(dir.path()));
+    ASSERT_TRUE(e->Define("a", 5).ok());
+    ASSERT_TRUE(e->Checkpoint().ok());
+  }
+  std::string snapshot;
+  for (const auto& f : std::filesystem::directory_iterator(dir.path())) {
+    if (f.path().extension() == ".snap") snapshot = f.path().filename().string();
+  }
+  ASSERT_FALSE(snapshot.empty());
+  absl::StatusOr<journal::JournalState> state =
+      journal::DecodeSnapshot(testing::ReadBytes(dir / snapshot));
+  ASSERT_TRUE(state.ok()) << state.status();
+  const journal::JournalState good = *state;
+  for (int field = 0; field < 2; ++field) {
+    journal::JournalState bad = good;
+    (field == 0 ? bad.skus[0].sold : bad.skus[0].floor) = field == 0 ? -1 : 1;
+    WriteBytes(dir / snapshot, journal::EncodeSnapshot(bad));
+    const std::string why = field == 0 ? "negative sold count of SKU index 0" : "bad snapshot SKU floor";
+    std::string out;
+    EXPECT_EQ(Verify(dir.path(), &out), 1) << out;
+    EXPECT_NE(out.find(snapshot + " at offset 0: " + why), std::string::npos) << out;
+    absl::StatusOr<std::unique_ptr<Engine>> refused = Engine::Open(testing::JournalOptions(dir.path()));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_NE(refused.status().message().find(snapshot), std::string::npos) << refused.status();
   }
 }
 
