@@ -237,6 +237,61 @@ TEST(RecoveryRuleTest, SnapshotValueTheApiRefusesIsDamage) {
   }
 }
 
+// A version 1 snapshot (before one entry per id) still loads: an orphan
+// close is dropped, and of two incarnations of one id the newest (latest
+// deadline) is kept, the older one's committed units folded into the base.
+TEST(RecoveryRuleTest, VersionOneSnapshotKeepsTheNewestIncarnation) {
+  using journal::Put;
+  std::string skus(17, '\0');
+  Put<std::int64_t>(skus.data(), 10);  // base level
+  Put<std::uint8_t>(skus.data() + 16, 1);
+  skus += "a";
+  std::string orders(16, '\0');
+  Put<std::int64_t>(orders.data(), kWall);
+  Put<std::uint64_t>(orders.data() + 8, 3);
+  auto entry = [&orders](std::uint64_t id, std::int64_t deadline, OrderState state, bool reserved, std::uint32_t q) {
+    char o[48] = {};
+    Put<std::uint64_t>(o, id);
+    Put<std::int64_t>(o + 8, deadline);
+    Put<std::int64_t>(o + 16, kWall);
+    Put<std::uint8_t>(o + 32, static_cast<std::uint8_t>(state));
+    Put<std::uint8_t>(o + 33, reserved ? 1 : 0);
+    Put<std::uint8_t>(o + 34, reserved ? 1 : 0);
+    Put<std::uint32_t>(o + 44, q);  // line: sku 0, quantity q
+    orders.append(o, reserved ? 48 : 40);
+  };
+  entry(5, kDeadline, OrderState::kCommitted, false, 0);  // an orphan close
+  entry(7, kDeadline, OrderState::kCommitted, true, 2);   // the older incarnation
+  entry(7, kDeadline + 9, OrderState::kHeld, true, 1);    // the newest
+  std::string bytes(journal::kSnapshotHeaderBytes, '\0');
+  Put<std::uint64_t>(bytes.data(), journal::kSnapshotMagic);
+  Put<std::uint32_t>(bytes.data() + 8, 1);
+  Put<std::uint64_t>(bytes.data() + 16, 1);
+  Put<std::uint64_t>(bytes.data() + 24, 1);
+  Put<std::uint32_t>(bytes.data() + 12, journal::Checksum32(bytes.data(), journal::kSnapshotHeaderBytes));
+  auto section = [&bytes](journal::SectionType type, const std::string& payload) {
+    char h[journal::kSectionHeaderBytes] = {};
+    Put<std::uint32_t>(h, static_cast<std::uint32_t>(type));
+    Put<std::uint64_t>(h + 8, payload.size());
+    Put<std::uint64_t>(h + 16, journal::Hash64(payload.data(), payload.size()));
+    bytes.append(h, sizeof(h));
+    bytes += payload;
+  };
+  section(journal::SectionType::kSkus, skus);
+  section(journal::SectionType::kOrders, orders);
+  section(journal::SectionType::kEnd, "");
+  absl::StatusOr<journal::JournalState> s = journal::DecodeSnapshot(bytes);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->orders.size(), 1u);
+  EXPECT_EQ(s->orders.at(7).deadline, kDeadline + 9);
+  EXPECT_EQ(s->Levels()[0], (journal::SkuLevels{7, 1, 2}));  // 10 - 2 sold - 1 held
+  // Written again, it is a version 2 snapshot of the same state.
+  absl::StatusOr<journal::JournalState> again = journal::DecodeSnapshot(journal::EncodeSnapshot(*s));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(*again == *s);
+  EXPECT_EQ(journal::Get<std::uint32_t>(journal::EncodeSnapshot(*s).data() + 8), journal::kSnapshotVersion);
+}
+
 // Salvage stops exactly before the damage: the take that would go below the
 // floor is not applied, the one before it is.
 TEST(RecoveryRuleTest, SalvageKeepsThePrefixBeforeTheDamage) {
