@@ -62,8 +62,7 @@ std::optional<std::uint32_t> Catalog::Find(std::string_view name) const {
 }
 
 Catalog::Defined Catalog::Define(std::string_view name, std::int64_t level, std::int64_t floor) {
-  if (!ValidName(name)) return {Outcome::kInvalidName, 0};
-  if (floor > 0 || level < 0 || level < floor || level > kLevelMax) return {Outcome::kInvalidQuantity, 0};
+  if (const Outcome o = ValidateDefine(name, level, floor); o != Outcome::kOk) return {o, 0};
   const HashedName key = Hash(name);
   Shard& shard = ShardFor(key.hash);
 

@@ -7,8 +7,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "checkpointer.h"
+#include "flashstock/validate.h"
 #include "internal/check.h"
 #include "internal/file.h"
+#include "internal/forget_rule.h"
 #include "internal/test_point.h"
 #include "journal_writer.h"
 #include "recovery.h"
@@ -157,6 +159,14 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   if (options.skus_max < 1 || options.skus_max > kSkusMaxLimit) {
     return absl::InvalidArgumentError(absl::StrCat("skus_max ", options.skus_max, " not in 1..", kSkusMaxLimit));
   }
+  if (options.orders_max < 1 || options.orders_max > kOrdersMaxLimit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("orders_max ", options.orders_max, " not in 1..", kOrdersMaxLimit));
+  }
+  if (!ValidOrderRetentionMs(options.order_retention_ms)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("order_retention_ms ", options.order_retention_ms, " not in 0..", kOrderRetentionMsMax));
+  }
   if (options.durability == Durability::kNone) {
     if (!options.journal_dir.empty()) {
       return absl::InvalidArgumentError("a journal directory needs durability async or sync");
@@ -173,6 +183,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
 
   journal::RecoveryOptions recovery_options;
   recovery_options.salvage = options.salvage;
+  recovery_options.fs = options.file_system;
   absl::StatusOr<journal::Recovered> recovered = journal::Recover(dir, recovery_options);
   if (!recovered.ok()) return recovered.status();
   journal::JournalState& state = recovered->state;
@@ -205,33 +216,40 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   const Clock* clock = options.clock != nullptr ? options.clock : Clock::Steady();
   const Clock* wall = options.wall_clock != nullptr ? options.wall_clock : Clock::System();
   const std::int64_t wall_offset = wall->NowNanos() - clock->NowNanos();
+  // Journaled wall times back on the engine's clock. Saturating: a record's
+  // time is any int64 the reader accepted, and a clamped deadline or change
+  // time only moves an expiry or a forget to the clock's end.
+  const auto to_steady = [wall_offset](std::int64_t wall_nanos) {
+    return internal::SaturatingAdd(wall_nanos, wall_offset == INT64_MIN ? INT64_MAX : -wall_offset);
+  };
   {
-    std::vector<std::pair<journal::OrderKey, const journal::OrderEntry*>> sorted;
+    // One entry per id, its newest incarnation (JournalState::Apply retires
+    // an older one when the id is reserved again).
+    std::vector<std::pair<OrderId, const journal::OrderEntry*>> sorted;
     sorted.reserve(state.orders.size());
-    for (const auto& [k, e] : state.orders) sorted.emplace_back(k, &e);
+    for (const auto& [id, e] : state.orders) sorted.emplace_back(id, &e);
     // Holds first, then by id (deterministic).
     std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
       const bool ha = a.second->state == OrderState::kHeld, hb = b.second->state == OrderState::kHeld;
       if (ha != hb) return ha;
-      return a.first.id != b.first.id ? a.first.id < b.first.id : a.first.deadline < b.first.deadline;
+      return a.first < b.first;
     });
-    for (const auto& [key, e] : sorted) {
-      FLASHSTOCK_CHECK(e->reserved);  // Recover dropped the orphans
+    for (const auto& [id, e] : sorted) {
       std::array<OrderLine, kOrderLinesMax> lines;
       for (std::uint32_t i = 0; i < e->line_count; ++i) lines[i] = {SkuHandle{e->lines[i].sku}, e->lines[i].quantity};
       const std::span<const OrderLine> span(lines.data(), e->line_count);
       if (e->state == OrderState::kFailed) {
-        if (engine->orders_.RestoreFailed(key.id, span, e->short_line, e->available).outcome ==
-            Outcome::kInsufficient) {  // best effort: not remembered if it does not fit
-          (void)engine->orders_.RestoreChangedAt(key.id, e->changed - wall_offset);
+        if (engine->orders_.RestoreFailed(id, span, e->short_line, e->available).ok()) {
+          // Best effort: not remembered if it does not fit.
+          (void)engine->orders_.RestoreChangedAt(id, to_steady(e->changed));
         }
         continue;
       }
-      const OrderResult held = engine->orders_.RestoreHold(key.id, span, key.deadline - wall_offset);
+      const OrderResult held = engine->orders_.RestoreHold(id, span, to_steady(e->deadline));
       if (!held.ok()) {
         if (e->state == OrderState::kHeld) {
           return absl::FailedPreconditionError(absl::StrCat(
-              dir, ": cannot restore open hold of order ", key.id, ": ", std::string(OutcomeCode(held.outcome)),
+              dir, ": cannot restore open hold of order ", id, ": ", std::string(OutcomeCode(held.outcome)),
               " (orders_max ", options.orders_max, " too small?)"));
         }
         if (e->state == OrderState::kCommitted) {
@@ -245,15 +263,15 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
       }
       OrderResult closed{Outcome::kOk};
       if (e->state == OrderState::kReturned) {
-        closed = engine->orders_.RestoreClose(key.id, OrderState::kCommitted);
-        if (closed.ok()) closed = engine->orders_.RestoreClose(key.id, OrderState::kReturned);
+        closed = engine->orders_.RestoreClose(id, OrderState::kCommitted);
+        if (closed.ok()) closed = engine->orders_.RestoreClose(id, OrderState::kReturned);
       } else if (e->state != OrderState::kHeld) {
-        closed = engine->orders_.RestoreClose(key.id, e->state);
+        closed = engine->orders_.RestoreClose(id, e->state);
       }
       FLASHSTOCK_CHECK(closed.ok());
       // Retention runs from the close, not from this restore, so the book
       // forgets it before the checkpointer prunes it (docs/design.md).
-      if (e->state != OrderState::kHeld) (void)engine->orders_.RestoreChangedAt(key.id, e->changed - wall_offset);
+      if (e->state != OrderState::kHeld) (void)engine->orders_.RestoreChangedAt(id, to_steady(e->changed));
     }
     // The counters must now be what the records fold to.
     const std::vector<journal::SkuLevels> want = state.Levels();
@@ -297,6 +315,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
 }
 
 StockResult Engine::Define(std::string_view name, std::int64_t quantity, std::int64_t floor) {
+  // The input first, the same way with and without a journal (validate.h).
+  if (const Outcome o = ValidateDefine(name, quantity, floor); o != Outcome::kOk) return {o, 0, 0};
   if (journal_ != nullptr) return DefineJournaled(name, quantity, floor);
   // define_mu_ also without a journal: DefineMany's checks rely on it.
   std::lock_guard<std::mutex> lock(define_mu_);
@@ -307,11 +327,10 @@ StockResult Engine::Define(std::string_view name, std::int64_t quantity, std::in
 
 // The define record is durable before the SKU exists in memory, so no change
 // to it can be journaled ahead of it. The control mutex orders defines; the
-// catalog's own checks are repeated first so a define that will be refused
-// writes nothing.
+// catalog's checks after validation (name taken, capacity) are made here
+// first so a define that will be refused writes nothing.
+// REQUIRES: ValidateDefine(name, quantity, floor) == kOk (Define checked it).
 StockResult Engine::DefineJournaled(std::string_view name, std::int64_t quantity, std::int64_t floor) {
-  if (!Catalog::ValidName(name)) return {Outcome::kInvalidName, 0, 0};
-  if (floor > 0 || quantity < 0 || quantity < floor) return {Outcome::kInvalidQuantity, 0, 0};
   // Held across the durable wait: defines are serialised, one per commit.
   std::lock_guard<std::mutex> lock(define_mu_);
   if (catalog_.Find(name).has_value()) return {Outcome::kAlreadyDefined, 0, 0};
@@ -333,18 +352,16 @@ Engine::DefineManyResult Engine::DefineMany(std::span<const SkuDefinition> skus)
   // Serialised with every other define, so the checks below stay true.
   std::lock_guard<std::mutex> lock(define_mu_);
   const std::uint32_t first = catalog_.size();
-  if (skus.size() > catalog_.capacity() - first) {
-    return {Outcome::kCatalogFull, 0, catalog_.capacity() - first};
-  }
   absl::flat_hash_set<std::string_view> names;
-  names.reserve(skus.size());
+  names.reserve(std::min<std::size_t>(skus.size(), catalog_.capacity() - first));
   for (std::size_t i = 0; i < skus.size(); ++i) {
     const SkuDefinition& d = skus[i];
-    if (!Catalog::ValidName(d.name)) return {Outcome::kInvalidName, 0, i};
-    if (d.floor > 0 || d.quantity < 0 || d.quantity < d.floor) return {Outcome::kInvalidQuantity, 0, i};
+    if (const Outcome o = ValidateDefine(d.name, d.quantity, d.floor); o != Outcome::kOk) return {o, 0, i};
     if (catalog_.Find(d.name).has_value() || !names.insert(d.name).second) {
       return {Outcome::kAlreadyDefined, 0, i};
     }
+    // The same order of checks as Define: input, name taken, then room.
+    if (i >= catalog_.capacity() - first) return {Outcome::kCatalogFull, 0, i};
   }
   // Journal first (as DefineJournaled does): a SKU exists in memory only once
   // its define record is durable, so no change to it can precede it on disk.

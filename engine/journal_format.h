@@ -33,7 +33,14 @@ namespace flashstock::journal {
 // "FLSJRNL1" and "FLSSNAP1" read as little-endian u64.
 inline constexpr std::uint64_t kSegmentMagic = 0x314C4E524A534C46ull;
 inline constexpr std::uint64_t kSnapshotMagic = 0x3150414E53534C46ull;
+// Segments are at version 1. Snapshots are at version 2: one order entry per
+// id (the newest incarnation), no orphan closes, pruned by the one forget
+// rule (docs/journal-format.md, "Snapshot versions"). A version 1 snapshot
+// still loads: its orphans are dropped and only each id's newest
+// incarnation (latest deadline) is kept, the others folded into the base.
 inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::uint32_t kSnapshotVersion = 2;
+inline constexpr std::uint32_t kSnapshotVersionOldest = 1;
 
 // Segment header: magic u64, version u32, checksum u32 (over the other 24
 // bytes, checksum field taken as 0), first_sequence u64, reserved u64 (0).
@@ -57,7 +64,6 @@ enum class RecordType : std::uint8_t {
   kOrderExpire = 9,    // as commit
   kOrderReserveFailed = 10,  // id u64, at i64, line_count u32, short_line u32, available i64, lines
 };
-inline constexpr std::uint8_t kRecordTypeLastKnown = 10;
 inline constexpr std::uint8_t kRecordTypeLastReserved = 10;
 inline bool IsOrderClose(RecordType t) {
   return t == RecordType::kOrderCommit || t == RecordType::kOrderCancel || t == RecordType::kOrderReturn ||
@@ -100,7 +106,7 @@ inline constexpr std::size_t kSectionHeaderBytes = 32;
 enum class SectionType : std::uint32_t {
   kEnd = 0,
   kSkus = 1,       // per SKU in index order: level i64, floor i64, name_bytes u8, name
-  kOrders = 2,     // orders the state remembers (open, closed, failed, orphan closes)
+  kOrders = 2,     // orders the state remembers (open, closed, failed), one per id
   kSkuSold = 3,    // per SKU with units sold: index u32, 0 u32, sold i64
 };
 

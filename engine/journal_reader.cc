@@ -1,6 +1,7 @@
 #include "journal_reader.h"
 
 #include "absl/strings/str_cat.h"
+#include "flashstock/validate.h"
 
 namespace flashstock::journal {
 
@@ -146,7 +147,12 @@ bool SegmentReader::Next(Record* r) {
     r->sku = Get<std::uint32_t>(payload);
     r->value = Get<std::int64_t>(payload + 8);
     r->floor = Get<std::int64_t>(payload + 16);
-    if (r->floor > 0 || r->value < 0 || r->value < r->floor) return bad("bad define level/floor");
+    // Damage if the API would refuse this define (validate.h): the name's
+    // length is checked above, the level's ceiling and the floor here.
+    if (ValidateDefine(std::string_view(payload + kDefineFixedBytes, name_bytes), r->value, r->floor) !=
+        Outcome::kOk) {
+      return bad("define level or floor the API refuses");
+    }
     for (std::size_t i = kDefineFixedBytes + name_bytes; i < length; ++i) {
       if (payload[i] != 0) return bad("nonzero padding");
     }
@@ -183,14 +189,15 @@ bool SegmentReader::Next(Record* r) {
     for (std::uint32_t i = 0; i < r->line_count; ++i) {
       const char* l = payload + lines_at + kOrderLineBytes * i;
       r->lines[i] = {Get<std::uint32_t>(l), Get<std::uint32_t>(l + 4)};
-      if (r->lines[i].quantity == 0 || r->lines[i].quantity > kOrderLineQuantityMax) return bad("order line quantity out of range");
+      if (ValidateOrderLineQuantity(r->lines[i].quantity) != Outcome::kOk) return bad("order line quantity out of range");
       if (i > 0 && r->lines[i].sku <= r->lines[i - 1].sku) return bad("order lines not in SKU order");
     }
   } else {
     r->sku = Get<std::uint32_t>(payload);
     if (Get<std::uint32_t>(payload + 4) != 0) return bad("nonzero reserved field");
     r->value = Get<std::int64_t>(payload + 8);
-    if (r->type == RecordType::kSetFloor ? r->value > 0 : r->value <= 0) return bad("value out of range");
+    const Outcome valid = r->type == RecordType::kSetFloor ? ValidateFloor(r->value) : ValidateQuantity(r->value);
+    if (valid != Outcome::kOk) return bad("value out of range");
   }
   offset_ += kRecordHeaderBytes + length;
   ++next_sequence_;

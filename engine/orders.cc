@@ -9,7 +9,9 @@
 #include "absl/hash/hash.h"
 #include "flashstock/catalog.h"
 #include "flashstock/stock_cell.h"
+#include "flashstock/validate.h"
 #include "internal/check.h"
+#include "internal/forget_rule.h"
 #include "internal/test_point.h"
 #include "internal/timer_wheel.h"
 #include "internal/thread_name.h"
@@ -174,8 +176,7 @@ OrderBook::OrderBook(Catalog* catalog, const Clock* clock, std::uint32_t orders_
   FLASHSTOCK_CHECK(clock != nullptr);
   FLASHSTOCK_CHECK(orders_max >= 1);
   FLASHSTOCK_CHECK(orders_max <= kOrdersMaxLimit);
-  FLASHSTOCK_CHECK(retention_ms >= 0);
-  FLASHSTOCK_CHECK(retention_ms <= kOrderRetentionMsMax);
+  FLASHSTOCK_CHECK(ValidOrderRetentionMs(retention_ms));
   for (std::size_t i = 0; i < kLatenessBuckets; ++i) lateness_histogram_[i].store(0, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(sweep_mu_);
   wheel_ = std::make_unique<internal::TimerWheel>(orders_max, TickFloor(clock_->NowNanos()));
@@ -237,20 +238,18 @@ static_assert(kOrderShards <= 64, "ShardFor takes the hash's top 6 bits");
 OrderResult OrderBook::Normalise(std::span<const OrderLine> lines, Normalised* out) const {
   out->count = 0;
   for (const OrderLine& line : lines) {
-    if (line.quantity <= 0 || line.quantity > kOrderLineQuantityMax) {
-      return {Outcome::kInvalidQuantity};
-    }
+    if (const Outcome o = ValidateOrderLineQuantity(line.quantity); o != Outcome::kOk) return {o};
     if (!catalog_->Contains(line.sku.index)) return {Outcome::kUnknownSku};
     // Insertion into a short sorted array, summing duplicates.
     std::uint32_t at = 0;
     while (at < out->count && out->lines[at].sku < line.sku.index) ++at;
     if (at < out->count && out->lines[at].sku == line.sku.index) {
       const std::int64_t sum = std::int64_t{out->lines[at].quantity} + line.quantity;
-      if (sum > kOrderLineQuantityMax) return {Outcome::kInvalidQuantity};
+      if (const Outcome o = ValidateOrderLineQuantity(sum); o != Outcome::kOk) return {o};
       out->lines[at].quantity = static_cast<std::uint32_t>(sum);
       continue;
     }
-    if (out->count == kOrderLinesMax) return {Outcome::kInvalidOrder};
+    if (const Outcome o = ValidateLineCount(out->count + 1); o != Outcome::kOk) return {o};
     std::move_backward(out->lines.begin() + at, out->lines.begin() + out->count,
                        out->lines.begin() + out->count + 1);
     out->lines[at] = {line.sku.index, static_cast<std::uint32_t>(line.quantity)};
@@ -310,9 +309,7 @@ void OrderBook::HandOff(Shard& shard, std::uint32_t index) {
 }
 
 OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std::int64_t ttl_ms) {
-  if (id == 0 || ttl_ms < kHoldTtlMsMin || ttl_ms > kHoldTtlMsMax || lines.empty()) {
-    return {Outcome::kInvalidOrder};
-  }
+  if (const Outcome o = ValidateReserveShape(id, ttl_ms, lines.size()); o != Outcome::kOk) return {o};
   Normalised norm;
   if (OrderResult r = Normalise(lines, &norm); !r.ok()) return r;
   // Journal room first: a refusal here has changed nothing.
@@ -561,8 +558,15 @@ std::optional<OrderInfo> OrderBook::Get(OrderId id) const {
 
 // ---- The expiry driver ------------------------------------------------------
 
-std::int64_t OrderBook::ForgetAt(const Slot& slot) const {
-  return slot.changed_nanos.load(std::memory_order_relaxed) + retention_nanos_;
+// The one forget rule (internal/forget_rule.h), fed what the journal records
+// about the slot: its last change and, unless it failed (a failed reserve's
+// record has no deadline), its hold's deadline. So a hold that closed early
+// is kept until its deadline whether or not the driver saw it open.
+std::int64_t OrderBook::ForgetAt(const Slot& slot, std::uint32_t word) const {
+  const std::int64_t deadline =
+      StateOf(word) == OrderState::kFailed ? internal::kNoDeadline : slot.deadline_nanos;
+  return internal::OrderForgetAtNanos(slot.changed_nanos.load(std::memory_order_relaxed), deadline,
+                                      retention_nanos_);
 }
 
 std::size_t OrderBook::Sweep() {
@@ -620,8 +624,8 @@ bool OrderBook::Settled(std::uint32_t word) {
 
 void OrderBook::ScheduleForget(std::uint32_t index, std::uint32_t word, std::int64_t now) {
   const Slot& slot = slots_[index];
-  const std::int64_t forget_at = ForgetAt(slot);
-  if (forget_at > now) {
+  const std::int64_t forget_at = ForgetAt(slot, word);
+  if (!internal::OrderForgottenAt(forget_at, now)) {
     wheel_->Schedule(index, TickCeil(forget_at));
     return;
   }
@@ -636,6 +640,16 @@ void OrderBook::ForgetDue(std::int64_t now) {
     std::vector<DueForget>& due_here = forget_due_[s];
     if (due_here.empty()) continue;
     Shard& shard = shards_[s];
+    if (journal_ != nullptr) {
+      // Once the id is forgotten a reserve may reuse it, on any thread: the
+      // old incarnation's records must be placed in the file first (durable
+      // order follows dependence), or replay would find the new reserve of
+      // an id still held. Long sequenced by now, except with a tiny retention.
+      for (const DueForget& due : due_here) {
+        (void)journal_->WaitSequenced(tickets_[due.index].reserve);
+        (void)journal_->WaitSequenced(tickets_[due.index].close);
+      }
+    }
     {
       std::lock_guard<std::mutex> lock(shard.mu);
       for (const DueForget& due : due_here) {
@@ -825,7 +839,7 @@ OrderResult OrderBook::RestoreFailed(OrderId id, std::span<const OrderLine> line
   if (tickets_ != nullptr) tickets_[index] = {};
   slot.state.store(StateWord(OrderState::kFailed), std::memory_order_release);
   HandOff(*shard, index);
-  return {Outcome::kInsufficient, OrderState::kFailed};
+  return {Outcome::kOk, OrderState::kFailed};
 }
 
 OrderResult OrderBook::RestoreChangedAt(OrderId id, std::int64_t changed_nanos) {

@@ -12,7 +12,6 @@ std::string RecoveryReport::Summary() const {
   std::string s = absl::StrCat(
       "snapshot ", snapshot.empty() ? std::string("none") : absl::StrCat(snapshot, " (sequence ", snapshot_sequence, ")"),
       "; ", segments, " segment(s), ", records, " record(s) verified, ", replayed, " replayed");
-  if (orphans > 0) absl::StrAppend(&s, "; ", orphans, " orphan order close(s) dropped (reserve never durable)");
   if (torn_tail) {
     absl::StrAppend(&s, "; torn tail cut from ", problem_file, " at offset ", problem_offset, " (",
                     dropped_bytes, " bytes dropped: ", problem, ")");
@@ -172,13 +171,11 @@ absl::StatusOr<Recovered> Recover(const std::string& dir, const RecoveryOptions&
       absl::Status s = stop_offset < kSegmentHeaderBytes ? internal::RemoveFile(path)
                                                          : internal::TruncateFile(path, stop_offset);
       if (!s.ok()) return s;
-      if (absl::Status d = internal::FileSystem::Default()->SyncDir(dir); !d.ok()) return d;
+      internal::FileSystem* fs = options.fs != nullptr ? options.fs : internal::FileSystem::Default();
+      if (absl::Status d = fs->SyncDir(dir); !d.ok()) return d;
     }
     break;
   }
-  // Every record this journal will ever hold before the new writer starts is
-  // folded: a close whose reserve is still missing never gets it.
-  report.orphans = state.DropOrphans();
   return out;
 }
 

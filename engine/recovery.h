@@ -25,6 +25,9 @@ struct RecoveryOptions {
   bool read_covered = false;
   // Called for every verified record in order (dump). May be empty.
   std::function<void(const std::string& file, const Record&)> on_record;
+  // The file system repairs are made durable through (tests inject faults);
+  // null means the real one.
+  internal::FileSystem* fs = nullptr;
 };
 
 struct RecoveryReport {
@@ -33,7 +36,6 @@ struct RecoveryReport {
   std::uint64_t segments = 0;       // segment files read
   std::uint64_t records = 0;        // records verified
   std::uint64_t replayed = 0;       // records applied after the snapshot
-  std::uint64_t orphans = 0;        // order closes dropped: their reserve never reached the disk
   bool torn_tail = false;
   bool salvaged = false;
   std::string problem_file;         // where reading stopped early

@@ -21,34 +21,29 @@ namespace flashstock::journal {
 // A SKU as folded. `level` and `sold` are the *base* counters: stock
 // records plus the effect of orders already pruned from `orders`. The live
 // counters add the effect of every order still in `orders`; see Levels().
+// `out` is derived, never stored: the units the orders in `orders` hold or
+// sold (HELD and COMMITTED lines), so that the live available count,
+// level - out, is at hand for the floor check of every record.
 struct SkuState {
   std::string name;
   std::int64_t level = 0;
   std::int64_t floor = 0;
   std::int64_t sold = 0;
+  std::int64_t out = 0;
 };
 
-// One order as folded from its records (docs/design.md, "Orders in the
-// journal"). Keyed by (id, deadline): a close record carries its reserve's
-// deadline as a tag, so a close pairs with its own reserve even if the id was
-// forgotten and reused, and records pair up in any order.
-struct OrderKey {
-  std::uint64_t id = 0;
-  std::int64_t deadline = 0;  // unix ns; a failed reserve has kFailedTag
-  friend bool operator==(const OrderKey&, const OrderKey&) = default;
-  template <typename H>
-  friend H AbslHashValue(H h, const OrderKey& k) {
-    return H::combine(std::move(h), k.id, k.deadline);
-  }
-};
+// A failed reserve's record carries no deadline.
 inline constexpr std::int64_t kFailedTag = INT64_MIN;
 
+// One order as folded from its records (docs/design.md, "Orders in the
+// journal"), the newest incarnation of its id: a reserve of an id whose
+// entry is settled retires that entry (the writer had forgotten it, or it
+// would have answered the retry without a record). A close names its
+// reserve's deadline as a tag, which must match.
 struct OrderEntry {
-  // A RESERVE (or RESERVE_FAILED) record was folded. Without it the entry is
-  // an orphan: closes whose reserve is not (yet) in the folded records.
-  bool reserved = false;
-  // Highest precedence seen: HELD < COMMITTED | CANCELLED | EXPIRED < RETURNED;
-  // FAILED stands alone. kNone until a record sets it.
+  std::int64_t deadline = 0;     // unix ns; kFailedTag for a failed reserve
+  // HELD, then COMMITTED | CANCELLED | EXPIRED, then (from COMMITTED)
+  // RETURNED; or FAILED.
   OrderState state = OrderState::kNone;
   std::int64_t changed = 0;      // unix ns of the latest close or the failure
   std::uint32_t short_line = 0;  // failed
@@ -64,39 +59,54 @@ struct SkuLevels {
   friend bool operator==(const SkuLevels&, const SkuLevels&) = default;
 };
 
-// Closed orders are pruned from the state this long after their retention
-// ran out (measured on the records' own clock: the newest `at` folded), so
-// a record for an order still remembered by a running engine always finds it.
+// The snapshot keeps a settled order this long past its forget time (the
+// one rule, internal/forget_rule.h), measured on the records' own clock:
+// the newest `at` folded. A running engine decides a change before its
+// record reaches the file, and records of different threads reach it in
+// any order, so a record naming an order the engine still knew may follow
+// records stamped after the order's forget time. The margin bounds that lag;
+// within it nothing is lost, only remembered longer (a recovered book forgets
+// such an order at its first sweep, by the same rule).
 inline constexpr std::int64_t kOrderPruneMarginNanos = std::int64_t{10} * 60 * 1'000'000'000;
 
 // Every record with sequence <= `sequence` folded in, in index order.
 struct JournalState {
   std::uint64_t sequence = 0;
   std::vector<SkuState> skus;
-  absl::flat_hash_map<OrderKey, OrderEntry> orders;
+  absl::flat_hash_map<std::uint64_t, OrderEntry> orders;  // by order id
   std::int64_t wall_high = INT64_MIN;  // the newest `at` of any order record folded
 
-  // The live counters: base plus every paired order's effect (HELD: available
-  // -> held; COMMITTED: available -> sold; others: none).
+  // The live counters: base plus every order's effect (HELD: available ->
+  // held; COMMITTED: available -> sold; others: none).
   std::vector<SkuLevels> Levels() const;
-  // Removes orders closed (or failed) more than retention + margin before
-  // wall_high, folding their effect into the base counters.
+  // Forgets settled orders whose forget time + kOrderPruneMarginNanos has
+  // come by wall_high, folding their effect into the base counters.
   void PruneClosed(std::int64_t retention_nanos);
-  // Removes orphan closes. Only at the end of recovery: no record written
-  // later can be the missing reserve (that process is gone). Returns how many.
-  std::size_t DropOrphans();
 
-  // Folds one verified record in. Deltas are added modulo 2^64 so that any
-  // order of the same records gives the same result (the true final level is
-  // always in range; an intermediate sum need not be). Returns an error for a
-  // record that does not fit the state (unknown SKU, define out of order).
-  // REQUIRES: record.sequence == sequence + 1.
+  // Folds one verified record in, in file order, checking the rule a live
+  // engine keeps (docs/design.md, "Recovery checks the rule"): a take,
+  // take-up-to or reserve line leaves the SKU at or above the floor in
+  // effect; a restock leaves it at most kLevelMax; a commit, cancel or
+  // expiry finds its order HELD and a return finds it COMMITTED (same
+  // deadline tag); a reserve does not reuse the id of a HELD order; every
+  // SKU index is defined and every value one the API would accept. A record
+  // that breaks it is damage: DataLoss saying why, and the state is left as
+  // it was before the record. REQUIRES: record.sequence == sequence + 1.
   absl::Status Apply(const Record& record);
+  // Recomputes every SKU's `out` from `orders` (after loading a snapshot).
+  absl::Status ComputeOut();
 
   bool operator==(const JournalState&) const = default;
+
+ private:
+  absl::Status ApplyStock(const Record& record);
+  absl::Status ApplyReserve(const Record& record);
+  absl::Status ApplyClose(const Record& record);
+  // Forgets order `id` (present and settled), folding its effect into the base.
+  void Retire(std::uint64_t id);
 };
 inline bool operator==(const SkuState& a, const SkuState& b) {
-  return a.name == b.name && a.level == b.level && a.floor == b.floor && a.sold == b.sold;
+  return a.name == b.name && a.level == b.level && a.floor == b.floor && a.sold == b.sold && a.out == b.out;
 }
 
 // Serialises `state` into snapshot bytes (header, kSkus section, kEnd).

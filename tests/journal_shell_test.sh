@@ -26,4 +26,24 @@ grep -q "at offset 32" "$dir/err" || fail "error names no offset: $(cat "$dir/er
 out=$(printf 'LEVEL tee\n' | "$bin" shell --journal "$dir/j" --salvage 2>"$dir/err")
 [ "$out" = "OK -2 0 0" ] || fail "salvage: $out"
 grep -q SALVAGED "$dir/err" || fail "salvage not reported"
+
+# DEFINE above the level ceiling (issue 11, item 4): refused before anything is
+# journaled, the same answer as without a journal, no abort.
+for flags in "" "--journal $dir/big"; do
+  out=$(printf 'DEFINE big 9223372036854775807\nDEFINE top 9206594820854775807\nDEFINE top 9206594820854775808\n' |
+        "$bin" shell $flags 2>/dev/null) || fail "shell $flags exited $?"
+  [ "$(echo "$out" | cut -d' ' -f1-2)" = "$(printf 'ERR INVALID_QUANTITY\nOK 9206594820854775807\nERR INVALID_QUANTITY')" ] ||
+    fail "define past the ceiling ($flags): $out"
+done
+out=$(printf 'LEVEL big\nLEVEL top\n' | "$bin" shell --journal "$dir/big" 2>/dev/null)
+[ "$out" = "$(printf "ERR UNKNOWN_SKU no SKU named 'big'\nOK 9206594820854775807 0 0")" ] || fail "reopen after refused define: $out"
+
+# --order-retention-ms: 100 ms .. 7 days, checked at both edges.
+for ok in 100 604800000; do
+  printf 'LEVEL x\n' | "$bin" shell --order-retention-ms "$ok" >/dev/null 2>&1 || fail "retention $ok refused"
+done
+for bad in 99 604800001 -1 x; do
+  if printf '' | "$bin" shell --order-retention-ms "$bad" >/dev/null 2>"$dir/err"; then fail "retention $bad accepted"; fi
+  grep -q 'order-retention-ms must be 100..604800000' "$dir/err" || fail "retention $bad: $(cat "$dir/err")"
+done
 echo PASS

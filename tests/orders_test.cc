@@ -327,12 +327,14 @@ TEST(OrdersCapacityTest, AFullBookSweepsBeforeRefusing) {
   ASSERT_TRUE(engine.Define("a", 1'000).ok());
   const std::vector<OrderLine> one = {{*engine.Resolve("a"), 1}};
   for (OrderId id = 1; id <= 8; ++id) {
-    ASSERT_TRUE(engine.Reserve(id, one, 60'000).ok());
+    ASSERT_TRUE(engine.Reserve(id, one, 1).ok());
     ASSERT_TRUE(engine.Commit(id).ok());
   }
   EXPECT_EQ(engine.expiry_stats().helped_sweeps, 0u);
-  // Every slot holds a committed, unswept order: the ninth reserve sweeps,
-  // forgets all eight (retention 0) and takes a slot.
+  // Each is remembered until its hold's deadline (1 ms; retention is 0).
+  clock.AdvanceMs(1);
+  // Every slot holds a committed, unswept order due to be forgotten: the
+  // ninth reserve sweeps, forgets all eight and takes a slot.
   ASSERT_TRUE(engine.Reserve(9, one, 60'000).ok());
   EXPECT_EQ(engine.expiry_stats().helped_sweeps, 1u);
   EXPECT_EQ(engine.expiry_stats().forgotten, 8u);
@@ -350,9 +352,8 @@ TEST(OrdersCapacityTest, AFullBookSweepsBeforeRefusing) {
 }
 
 // orders_max and retention at their edges: every slot busy -> ORDERS_FULL;
-// an id is remembered for retention after its last change, then forgotten
-// and its slot reused; one the driver saw while it was still held is
-// remembered until its hold's deadline at least (it waits in the wheel).
+// an id is remembered for retention after its last change and at least
+// until its hold's deadline, then forgotten and its slot reused.
 class OrdersLimitsTest : public ::testing::Test {
  protected:
   OrdersLimitsTest() : engine_(Options(&clock_)) {}
@@ -420,17 +421,22 @@ TEST_F(OrdersLimitsTest, CapacityAndRetentionAtTheirEdges) {
   EXPECT_EQ(l.available + l.held + l.sold, 100);
 }
 
-// A cart that closes before the driver's next sweep never waits for its
-// deadline: it is forgotten exactly at retention after its close.
-TEST_F(OrdersLimitsTest, ClosedBeforeTheDriverSawItIsForgottenAtRetention) {
+// Was ClosedBeforeTheDriverSawItIsForgottenAtRetention. The forget rule
+// reads only what the journal records: a closed order is forgotten at the
+// later of its close + retention and its hold's deadline, whether or not
+// the expiry driver saw it open (order 2 here: filed in the wheel before its
+// cancel; order 1: committed before any sweep).
+TEST_F(OrdersLimitsTest, ClosedEarlyIsForgottenAtTheLaterOfRetentionAndDeadline) {
   constexpr std::int64_t kMs = 1'000'000;
-  ASSERT_TRUE(engine_.Reserve(1, one_, 60'000).ok());
+  constexpr std::int64_t kTtlMs = 3 * kRetentionMs;
+  ASSERT_TRUE(engine_.Reserve(1, one_, kTtlMs).ok());
   ASSERT_TRUE(engine_.Commit(1).ok());
-  ASSERT_TRUE(engine_.Reserve(2, one_, 60'000).ok());
+  ASSERT_TRUE(engine_.Reserve(2, one_, kTtlMs).ok());
+  Advance(0);  // the driver sees order 2 open
   ASSERT_TRUE(engine_.Cancel(2).ok());
-  Advance(kRetentionMs * kMs - 1);
+  Advance(kTtlMs * kMs - 1);  // retention long over, 1 ns before the deadlines
   EXPECT_EQ(engine_.GetOrder(1)->state, OrderState::kCommitted);
-  EXPECT_EQ(engine_.Reserve(2, one_, 60'000).state, OrderState::kCancelled);  // a retry: the first answer
+  EXPECT_EQ(engine_.Reserve(2, one_, kTtlMs).state, OrderState::kCancelled);  // a retry: the first answer
   Advance(1);
   EXPECT_FALSE(engine_.GetOrder(1).has_value());
   EXPECT_FALSE(engine_.GetOrder(2).has_value());
@@ -443,6 +449,17 @@ TEST_F(OrdersLimitsTest, ClosedBeforeTheDriverSawItIsForgottenAtRetention) {
   EXPECT_EQ(l.available, 95);  // 100 - order 1 sold - 10..13 held
   EXPECT_EQ(l.held, 4);
   EXPECT_EQ(l.sold, 1);
+}
+
+// A hold shorter than retention: forgotten at close + retention.
+TEST_F(OrdersLimitsTest, ClosedWithAShortHoldIsForgottenAtRetention) {
+  constexpr std::int64_t kMs = 1'000'000;
+  ASSERT_TRUE(engine_.Reserve(1, one_, 10).ok());
+  ASSERT_TRUE(engine_.Commit(1).ok());
+  Advance(kRetentionMs * kMs - 1);
+  EXPECT_EQ(engine_.GetOrder(1)->state, OrderState::kCommitted);
+  Advance(1);
+  EXPECT_FALSE(engine_.GetOrder(1).has_value());
 }
 
 TEST_F(OrdersLimitsTest, ReturnRestartsTheRetentionWindow) {
@@ -486,6 +503,12 @@ TEST(OrdersRecoveryTest, RestoreHoldsAndClosesThenExpireWhatPassedWhileDown) {
   ASSERT_TRUE(book.RestoreClose(3, OrderState::kReturned).ok());
   ASSERT_TRUE(book.RestoreClose(4, OrderState::kCommitted).ok());
   EXPECT_EQ(book.RestoreClose(4, OrderState::kCancelled).outcome, Outcome::kOrderClosed);
+  // A failed reserve restores with kOk (issue 13: it answered kInsufficient).
+  const OrderResult failed = book.RestoreFailed(5, std::vector<OrderLine>{{a, 50}}, 0, 2);
+  EXPECT_EQ(failed.outcome, Outcome::kOk);
+  EXPECT_EQ(failed.state, OrderState::kFailed);
+  EXPECT_EQ(engine.GetOrder(5)->state, OrderState::kFailed);
+  EXPECT_EQ(book.RestoreFailed(5, std::vector<OrderLine>{{a, 50}}, 0, 2).outcome, Outcome::kOrderConflict);
   EXPECT_EQ(engine.SweepExpired(), 1u);  // order 2
   EXPECT_EQ(engine.GetOrder(2)->state, OrderState::kExpired);
   EXPECT_EQ(engine.GetOrder(1)->state, OrderState::kHeld);

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "absl/strings/numbers.h"
+#include "flashstock/validate.h"
 #include "recovery.h"
 #include "shell.h"
 
@@ -20,7 +21,8 @@ constexpr char kUsage[] =
     "Run 'flashstock <command> --help' for a command's options.\n";
 
 constexpr char kShellUsage[] =
-    "usage: flashstock shell [--skus-max N] [--journal DIR --durability none|async|sync [--salvage]]\n"
+    "usage: flashstock shell [--skus-max N] [--orders-max N] [--order-retention-ms N]\n"
+    "                        [--journal DIR --durability none|async|sync [--salvage]]\n"
     "\n"
     "Reads one command per line on stdin and writes one answer line per command,\n"
     "flushed after each. Blank lines and lines starting with '#' are skipped.\n"
@@ -42,6 +44,10 @@ constexpr char kShellUsage[] =
     "options:\n"
     "  --skus-max N         catalog capacity (default 1048576, at most 16777216)\n"
     "  --orders-max N       orders remembered at once (default 65536, at most 16777216)\n"
+    "  --order-retention-ms N\n"
+    "                       how long a closed order's id is remembered after its last\n"
+    "                       change (and at least until its hold's deadline); default\n"
+    "                       900000 (15 min), 100 .. 604800000 (7 days)\n"
     "  --journal DIR        journal directory: recovered on start, every change journaled\n"
     "  --durability MODE    none (no journal), async (answer once in memory) or sync\n"
     "                       (answer once on disk); default sync when --journal is given\n"
@@ -131,7 +137,7 @@ int Journal(int argc, char** argv) {
                (unsigned long long)counts[4], recovered->state.skus.size(),
                (unsigned long long)recovered->state.sequence);
   std::size_t open = 0;
-  for (const auto& [key, e] : recovered->state.orders) open += e.state == flashstock::OrderState::kHeld ? 1 : 0;
+  for (const auto& [id, e] : recovered->state.orders) open += e.state == flashstock::OrderState::kHeld ? 1 : 0;
   std::fprintf(out,
                "order records: reserve=%llu commit=%llu cancel=%llu return=%llu expire=%llu reserve_failed=%llu; "
                "orders remembered %zu, open holds %zu\n",
@@ -166,6 +172,17 @@ int Shell(int argc, char** argv) {
         return 2;
       }
       options.orders_max = n;
+      continue;
+    }
+    if (arg == "--order-retention-ms" && i + 1 < argc) {
+      std::int64_t n = 0;
+      if (!absl::SimpleAtoi(argv[++i], &n) || !flashstock::ValidOperatorRetentionMs(n)) {
+        std::fprintf(stderr, "flashstock shell: --order-retention-ms must be %lld..%lld\n",
+                     static_cast<long long>(flashstock::kOrderRetentionMsOperatorMin),
+                     static_cast<long long>(flashstock::kOrderRetentionMsMax));
+        return 2;
+      }
+      options.order_retention_ms = n;
       continue;
     }
     if (arg == "--journal" && i + 1 < argc) {

@@ -29,6 +29,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "flashstock/limits.h"
+#include "flashstock/validate.h"
 #include "flashstock/outcome.h"
 #include "flashstock/stock_cell.h"
 
@@ -69,9 +70,7 @@ class Catalog {
   std::uint32_t size() const { return size_.load(std::memory_order_acquire); }
   std::uint32_t capacity() const { return capacity_; }
 
-  static bool ValidName(std::string_view name) {
-    return name.size() >= kNameBytesMin && name.size() <= kNameBytesMax;
-  }
+  static bool ValidName(std::string_view name) { return ValidateName(name) == Outcome::kOk; }
 
  private:
   struct NameSlot {

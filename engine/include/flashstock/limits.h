@@ -96,6 +96,13 @@ static_assert(kLevelMax > std::numeric_limits<std::int64_t>::max() / 2, "the hea
 // budget; tests shorten it through EngineOptions.
 inline constexpr std::int64_t kOrderRetentionMsDefault = 15 * 60 * 1000;
 inline constexpr std::int64_t kOrderRetentionMsMax = 7LL * 24 * 60 * 60 * 1000;
+// The shortest retention an operator may choose (`flashstock shell
+// --order-retention-ms`): below 100 ms a gateway's first retry may already
+// find its order forgotten. EngineOptions allows down to 0 for tests.
+inline constexpr std::int64_t kOrderRetentionMsOperatorMin = 100;
+static_assert(kOrderRetentionMsOperatorMin <= kOrderRetentionMsDefault, "the default is an operator's choice too");
+static_assert(kOrderRetentionMsMax <= std::numeric_limits<std::int64_t>::max() / 1'000'000,
+              "retention in nanoseconds fits an int64");
 
 // A hold lives 1 ms to 24 h. Longer is a reservation system, not a cart.
 inline constexpr std::int64_t kHoldTtlMsMin = 1;

@@ -38,10 +38,11 @@
 // id, lines or ttl; unknown SKU; kOrdersFull) is not remembered.
 //
 // Memory bound: ids are remembered in a fixed number of slots (orders_max).
-// A slot is busy while its order is open and for `retention_ms` after the
-// order's last state change (failure, close, return) — for a hold the
-// driver saw still open, until the later of that and its deadline — then
-// the id is forgotten and the slot reused. A reserve that finds every slot
+// A slot is busy while its order is open and, once settled, until the later
+// of `retention_ms` after the order's last state change (failure, close,
+// return) and the hold's deadline (none for a failed reserve); then the id
+// is forgotten and the slot reused. The rule reads only what the journal
+// records, so recovery and snapshots apply it too (internal/forget_rule.h). A reserve that finds every slot
 // busy first runs the expiry driver's sweep itself (HelpSweep), and gets
 // kOrdersFull if that frees nothing. So a retry is recognised for at least
 // retention_ms after the order closed, and a committed order can be
@@ -262,6 +263,7 @@ class OrderBook {
   // (from HELD) or kReturned (from COMMITTED). Ignores the clock.
   OrderResult RestoreClose(OrderId id, OrderState target);
   // Re-creates a failed reserve, so a retry still answers INSUFFICIENT.
+  // kOk (state kFailed) once restored; otherwise why not, as RestoreHold.
   OrderResult RestoreFailed(OrderId id, std::span<const OrderLine> lines, std::uint32_t short_line,
                             std::int64_t available);
   // Sets when a restored closed or failed order last changed (its retention
@@ -302,7 +304,8 @@ class OrderBook {
   // the free list with one compare-and-swap.
   void FreeChain(std::uint32_t first, std::uint32_t last);
   void HandOff(Shard& shard, std::uint32_t index);
-  std::int64_t ForgetAt(const Slot& slot) const;
+  // When the settled slot (state word `word`) is forgotten; see ForgetAt in orders.cc.
+  std::int64_t ForgetAt(const Slot& slot, std::uint32_t word) const;
   static std::size_t ShardIndex(std::size_t hash);
   // A final state (or FAILED) with no stock still moving: only its forget
   // time is left to the driver.
