@@ -101,7 +101,7 @@ TEST(JournalPrefixTest, WholeJournalConservesAndMatchesRecoveryAsync) {
 // Fail today (issue 11, item 1: give-backs, restocks and floor lowerings are
 // applied before their records are ordered; ring order is not dependence
 // order). Enable once the engine orders causes first.
-TEST(JournalPrefixTest, DISABLED_EveryPrefixReplaysWithinTheRuleSync) {
+TEST(JournalPrefixPendingTest, DISABLED_EveryPrefixReplaysWithinTheRuleSync) {
   TempDir dir(testing::MemoryBackedBase());
   Checked c;
   LoadAndCheck(dir.path(), Durability::kSync, &c);
@@ -110,7 +110,7 @@ TEST(JournalPrefixTest, DISABLED_EveryPrefixReplaysWithinTheRuleSync) {
   EXPECT_EQ(c.checker.violations(), 0u) << "first: " << (c.checker.examples().empty() ? "" : c.checker.examples()[0]);
 }
 
-TEST(JournalPrefixTest, DISABLED_EveryPrefixReplaysWithinTheRuleAsync) {
+TEST(JournalPrefixPendingTest, DISABLED_EveryPrefixReplaysWithinTheRuleAsync) {
   TempDir dir(testing::MemoryBackedBase());
   Checked c;
   LoadAndCheck(dir.path(), Durability::kAsync, &c);
