@@ -18,7 +18,7 @@
 // runs only when the test sweeps (and at each open). Orders are forgotten
 // after a short retention, so forgetting happens in every sequence.
 //
-// FLASHSTOCK_DIFF_SEQUENCES=N runs N sequences (default 1500, 300 under
+// FLASHSTOCK_DIFF_SEQUENCES=N runs N sequences (default 1000, 200 under
 // AddressSanitizer; the ctest entry differential_test_long, label "long",
 // runs 30000). A failure prints the sequence's seed and its last steps;
 // FLASHSTOCK_DIFF_SEED=S runs that one sequence alone.
@@ -30,6 +30,8 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -47,9 +49,9 @@ using testing::ModelAnswer;
 using testing::TempDir;
 
 #if defined(__SANITIZE_ADDRESS__)
-constexpr int kSequencesDefault = 300;
+constexpr int kSequencesDefault = 200;
 #else
-constexpr int kSequencesDefault = 1500;
+constexpr int kSequencesDefault = 1000;
 #endif
 constexpr std::uint64_t kBaseSeed = 20261204;
 constexpr int kStepsPerSequence = 80;
@@ -225,6 +227,19 @@ class Sequence {
                              Code(want.outcome), " ", Name(want.state)));
   }
 
+  // One stock command on a random SKU with n in [lo, hi]; `apply` runs it
+  // on the model and the engine and returns both answers. Only TAKEUPTO's
+  // answer carries `taken`.
+  template <typename Apply>
+  bool StockStep(const char* verb, std::int64_t lo, std::int64_t hi, Apply apply) {
+    const std::uint32_t sku = AnySku();
+    const std::int64_t n = Uniform(lo, hi);
+    Log(absl::StrCat(verb, " ", model_.skus()[sku].name, " ", n));
+    const auto [want, got] = apply(sku, n);
+    const bool up_to = std::string_view(verb) == "TAKEUPTO";
+    return Same(verb, want, got.outcome, got.available, up_to ? got.taken : 0);
+  }
+
   std::uint32_t AnySku() { return static_cast<std::uint32_t>(Uniform(0, model_.skus().size() - 1)); }
 
   // A remembered order id (nullopt if none).
@@ -366,32 +381,24 @@ class Sequence {
       return Same("DEFINE above the ceiling", want, got.outcome, got.available);
     }
     if (pick < 18) {
-      const std::uint32_t sku = AnySku();
-      const std::int64_t q = Uniform(1, 4);
-      Log(absl::StrCat("TAKE ", model_.skus()[sku].name, " ", q));
-      const StockResult r = engine_->Take(SkuHandle{sku}, q);
-      return Same("TAKE", model_.Take(sku, q), r.outcome, r.available);
+      return StockStep("TAKE", 1, 4, [&](std::uint32_t sku, std::int64_t n) {
+        return std::make_pair(model_.Take(sku, n), engine_->Take(SkuHandle{sku}, n));
+      });
     }
     if (pick < 24) {
-      const std::uint32_t sku = AnySku();
-      const std::int64_t q = Uniform(1, 4);
-      Log(absl::StrCat("TAKEUPTO ", model_.skus()[sku].name, " ", q));
-      const StockResult r = engine_->TakeUpTo(SkuHandle{sku}, q);
-      return Same("TAKEUPTO", model_.TakeUpTo(sku, q), r.outcome, r.available, r.taken);
+      return StockStep("TAKEUPTO", 1, 4, [&](std::uint32_t sku, std::int64_t n) {
+        return std::make_pair(model_.TakeUpTo(sku, n), engine_->TakeUpTo(SkuHandle{sku}, n));
+      });
     }
     if (pick < 33) {
-      const std::uint32_t sku = AnySku();
-      const std::int64_t q = Uniform(1, 6);
-      Log(absl::StrCat("RESTOCK ", model_.skus()[sku].name, " ", q));
-      const StockResult r = engine_->Restock(SkuHandle{sku}, q);
-      return Same("RESTOCK", model_.Restock(sku, q), r.outcome, r.available);
+      return StockStep("RESTOCK", 1, 6, [&](std::uint32_t sku, std::int64_t n) {
+        return std::make_pair(model_.Restock(sku, n), engine_->Restock(SkuHandle{sku}, n));
+      });
     }
     if (pick < 39) {
-      const std::uint32_t sku = AnySku();
-      const std::int64_t floor = Uniform(-4, 0);
-      Log(absl::StrCat("FLOOR ", model_.skus()[sku].name, " ", floor));
-      const StockResult r = engine_->SetFloor(SkuHandle{sku}, floor);
-      return Same("FLOOR", model_.SetFloor(sku, floor), r.outcome, r.available);
+      return StockStep("FLOOR", -4, 0, [&](std::uint32_t sku, std::int64_t n) {
+        return std::make_pair(model_.SetFloor(sku, n), engine_->SetFloor(SkuHandle{sku}, n));
+      });
     }
     if (pick < 55) {  // a new order
       const bool long_ttl = features_.long_gaps && rng_() % 2 == 0;
