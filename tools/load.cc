@@ -74,6 +74,18 @@ class AckLog {
   std::atomic<bool> failed_{false};
 };
 
+// Blocks `signals` in this thread for its lifetime, then restores the mask.
+class SignalMaskGuard {
+ public:
+  explicit SignalMaskGuard(const sigset_t& signals) { pthread_sigmask(SIG_BLOCK, &signals, &old_); }
+  ~SignalMaskGuard() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  SignalMaskGuard(const SignalMaskGuard&) = delete;
+  SignalMaskGuard& operator=(const SignalMaskGuard&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
 std::string SkuName(int i) { return absl::StrCat("load-", i); }
 
 // Splits "OK ..." / "ERR CODE ..." into the summary key's answer part.
@@ -267,12 +279,13 @@ int RunLoad(const LoadOptions& options) {
   AckLog acks(acks_fd);
 
   // SIGINT and SIGTERM are taken by sigtimedwait in the main thread only:
-  // blocked here, before any thread starts, so every thread inherits the mask.
+  // blocked here, before any thread starts, so every thread inherits the
+  // mask; the caller's mask comes back on return (tests run this in-process).
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  SignalMaskGuard mask(stop_signals);
 
   EngineOptions eo;
   eo.journal_dir = options.journal_dir;
