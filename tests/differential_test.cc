@@ -18,7 +18,7 @@
 // runs only when the test sweeps (and at each open). Orders are forgotten
 // after a short retention, so forgetting happens in every sequence.
 //
-// FLASHSTOCK_DIFF_SEQUENCES=N runs N sequences (default 1000, 200 under
+// FLASHSTOCK_DIFF_SEQUENCES=N runs N sequences (default 1500, 300 under
 // AddressSanitizer; the ctest entry differential_test_long, label "long",
 // runs 30000). A failure prints the sequence's seed and its last steps;
 // FLASHSTOCK_DIFF_SEED=S runs that one sequence alone.
@@ -49,12 +49,12 @@ using testing::ModelAnswer;
 using testing::TempDir;
 
 #if defined(__SANITIZE_ADDRESS__)
-constexpr int kSequencesDefault = 200;
+constexpr int kSequencesDefault = 300;
 #else
-constexpr int kSequencesDefault = 1000;
+constexpr int kSequencesDefault = 1500;
 #endif
 constexpr std::uint64_t kBaseSeed = 20261204;
-constexpr int kStepsPerSequence = 80;
+constexpr int kStepsPerSequence = 50;
 constexpr std::uint32_t kSkusMax = 6;
 // Short, so that ids are forgotten (and, in the reuse variant, reused)
 // within a sequence; whole milliseconds so forget times land on ticks.
@@ -65,6 +65,7 @@ constexpr std::int64_t kWallStartNanos = 1'700'000'000'000'000'000;
 constexpr std::int64_t kLongGapMs = 11 * 60 * 1000;
 constexpr std::int64_t kLongTtlMs = 20 * 60 * 1000;
 constexpr int kLogLinesMax = 40;
+constexpr int kRetriesAfterRestart = 3;
 
 // What a sequence may do beyond the default mix. The variant with all of
 // them reaches issue 11's items 2-4 (returns after the snapshot pruned,
@@ -322,6 +323,17 @@ class Sequence {
     std::filesystem::resize_file(path, cut);
   }
 
+  // A retried RESERVE of a few remembered orders (same lines) answers as
+  // the first did: OK with the order's state now, or the same INSUFFICIENT.
+  bool RetryReserves() {
+    for (int i = 0; i < kRetriesAfterRestart; ++i) {
+      const std::optional<std::uint64_t> id = AnyOrder();
+      if (!id.has_value()) return true;
+      if (!Reserve(*id, model_.orders().at(*id).lines, Uniform(1, 60))) return false;
+    }
+    return true;
+  }
+
   bool Restart(bool crash) {
     Log(crash ? "CRASH-CUT RESTART" : "CLEAN RESTART");
     if (!crash) {
@@ -330,7 +342,8 @@ class Sequence {
       if (!Open(dir_)) return false;
       model_.Sweep(Now(), Ask());  // the open's own sweep
       const std::string diff = Differences(model_);
-      return diff.empty() || Fail("after a clean restart: " + diff);
+      if (!diff.empty()) return Fail("after a clean restart: " + diff);
+      return RetryReserves();
     }
     const std::string copy = dirs_[0]->path() == dir_ ? dirs_[1]->path() : dirs_[0]->path();
     for (const auto& f : std::filesystem::directory_iterator(copy)) std::filesystem::remove_all(f.path());
@@ -355,7 +368,7 @@ class Sequence {
       if (i + 1 < history_.size()) ++coverage.cuts_into_history;
       history_.erase(history_.begin() + static_cast<std::ptrdiff_t>(i) + 1, history_.end());
       model_ = std::move(candidate);
-      return true;
+      return RetryReserves();
     }
     return Fail("after a crash cut the engine equals no prefix state; against the newest: " + newest_diff);
   }
