@@ -18,7 +18,7 @@
 // runs only when the test sweeps (and at each open). Orders are forgotten
 // after a short retention, so forgetting happens in every sequence.
 //
-// FLASHSTOCK_DIFF_SEQUENCES=N runs N sequences (default 1500, 300 under
+// FLASHSTOCK_DIFF_SEQUENCES=N runs N sequences (default 1500, 150 under
 // AddressSanitizer; the ctest entry differential_test_long, label "long",
 // runs 30000). A failure prints the sequence's seed and its last steps;
 // FLASHSTOCK_DIFF_SEED=S runs that one sequence alone.
@@ -49,7 +49,7 @@ using testing::ModelAnswer;
 using testing::TempDir;
 
 #if defined(__SANITIZE_ADDRESS__)
-constexpr int kSequencesDefault = 300;
+constexpr int kSequencesDefault = 150;
 #else
 constexpr int kSequencesDefault = 1500;
 #endif
