@@ -19,11 +19,12 @@
 
 namespace flashstock::testing {
 
-// A fresh directory under $TMPDIR (or /tmp), removed at scope exit.
+// A fresh directory under `base` (default $TMPDIR, or /tmp), removed at
+// scope exit.
 class TempDir {
  public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
+  explicit TempDir(const char* base = nullptr) {
+    if (base == nullptr) base = std::getenv("TMPDIR");
     std::string templ = std::string(base != nullptr ? base : "/tmp") + "/flashstock-test-XXXXXX";
     char* made = ::mkdtemp(templ.data());
     EXPECT_NE(made, nullptr);
@@ -39,6 +40,12 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// /dev/shm when the machine has it (fdatasync costs nothing there, so sync
+// mode runs at memory speed), else nullptr (TempDir's default).
+inline const char* MemoryBackedBase() {
+  return std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : nullptr;
+}
 
 inline std::string ReadBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

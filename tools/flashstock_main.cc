@@ -3,9 +3,11 @@
 #include <cstring>
 #include <iostream>
 #include <string_view>
+#include <variant>
 
 #include "absl/strings/numbers.h"
 #include "flashstock/validate.h"
+#include "load.h"
 #include "recovery.h"
 #include "shell.h"
 
@@ -17,6 +19,7 @@ constexpr char kUsage[] =
     "commands:\n"
     "  shell     read commands on stdin, answer one line each (see docs/commands.md)\n"
     "  journal   verify DIR | dump DIR: check or print a journal directory\n"
+    "  load      drive a journaled engine with a mixed workload from N threads\n"
     "\n"
     "Run 'flashstock <command> --help' for a command's options.\n";
 
@@ -246,6 +249,11 @@ int main(int argc, char** argv) {
   std::string_view command = argv[1];
   if (command == "shell") return Shell(argc - 2, argv + 2);
   if (command == "journal") return Journal(argc - 2, argv + 2);
+  if (command == "load") {
+    const flashstock::LoadCommand load = flashstock::ParseLoadFlags(argc - 2, argv + 2);
+    if (const int* status = std::get_if<int>(&load)) return *status;
+    return flashstock::RunLoad(std::get<flashstock::LoadOptions>(load));
+  }
   std::fprintf(stderr, "flashstock: unknown command '%s'\n%s", argv[1], kUsage);
   return 2;
 }
