@@ -124,23 +124,32 @@ Outcome JournalWriter::WaitForRoom(Producer* p, std::size_t entries) {
   }
 }
 
-bool JournalWriter::WaitOn(Producer* p, std::uint64_t seq) {
+bool JournalWriter::WaitWatermark(const std::atomic<std::uint64_t>& mark, std::atomic<std::uint32_t>& epoch,
+                                  std::uint64_t seq, bool always_kick) {
   for (int i = 0; i < kWaitSpins; ++i) {
-    // Acquire: pairs with PublishDurable's release store.
-    if (p->durable.load(std::memory_order_acquire) >= seq) return true;
+    // Acquire: pairs with the journal thread's release store of the mark.
+    if (mark.load(std::memory_order_acquire) >= seq) return true;
     if (failed_.load(std::memory_order_acquire)) return false;
     CpuRelax();
   }
   while (true) {
     // Acquire: pairs with the release bump of the epoch that follows every
-    // durable store (and the failure flag): an epoch loaded before a
-    // durable store it did not see is one the wait wakes for.
-    const std::uint32_t e = durable_epoch_.load(std::memory_order_acquire);
-    if (p->durable.load(std::memory_order_acquire) >= seq) return true;
+    // store of the mark (and the failure flag): an epoch loaded before a
+    // store it did not see is one the wait wakes for.
+    const std::uint32_t e = epoch.load(std::memory_order_acquire);
+    if (mark.load(std::memory_order_acquire) >= seq) return true;
     if (failed_.load(std::memory_order_acquire)) return false;
-    MaybeKick();
-    durable_epoch_.wait(e, std::memory_order_acquire);
+    if (always_kick) {
+      Kick();
+    } else {
+      MaybeKick();
+    }
+    epoch.wait(e, std::memory_order_acquire);
   }
+}
+
+bool JournalWriter::WaitOn(Producer* p, std::uint64_t seq) {
+  return WaitWatermark(p->durable, durable_epoch_, seq, /*always_kick=*/false);
 }
 
 bool JournalWriter::WaitDurable(Producer* p, std::uint64_t seq) { return WaitOn(p, seq); }
@@ -151,20 +160,7 @@ bool JournalWriter::WaitSequencedOn(Producer* p, std::uint64_t seq) {
   // An async journal thread may be in its idle sleep: causes are rare, so
   // always wake it rather than wait out kJournalIdleSleepUs.
   Kick();
-  for (int i = 0; i < kWaitSpins; ++i) {
-    if (p->sequenced.load(std::memory_order_acquire) >= seq) return true;
-    if (failed_.load(std::memory_order_acquire)) return false;
-    CpuRelax();
-  }
-  while (true) {
-    // Acquire: pairs with the release bump that follows every sequenced
-    // store (and the failure flag), as in WaitOn.
-    const std::uint32_t e = sequenced_epoch_.load(std::memory_order_acquire);
-    if (p->sequenced.load(std::memory_order_acquire) >= seq) return true;
-    if (failed_.load(std::memory_order_acquire)) return false;
-    Kick();
-    sequenced_epoch_.wait(e, std::memory_order_acquire);
-  }
+  return WaitWatermark(p->sequenced, sequenced_epoch_, seq, /*always_kick=*/true);
 }
 
 bool JournalWriter::WaitSequenced(Producer* p, std::uint64_t seq) { return WaitSequencedOn(p, seq); }

@@ -392,6 +392,11 @@ class JournalWriter {
   // After Collect: every producer's sequenced = popped, then wakes waiters.
   void PublishSequenced();
   bool WaitSequencedOn(Producer* p, std::uint64_t seq);
+  // Spins briefly, then sleeps on `epoch` until mark >= seq (true) or the
+  // journal failed (false); kicks the journal thread on every round
+  // (always_kick) or only if it sleeps.
+  bool WaitWatermark(const std::atomic<std::uint64_t>& mark, std::atomic<std::uint32_t>& epoch, std::uint64_t seq,
+                     bool always_kick);
   bool HasWork() const;
   void Idle();
   void MaybeKick() {

@@ -216,6 +216,22 @@ class DurableOrderTest : public ::testing::TestWithParam<Durability> {
       ASSERT_TRUE(e.WaitUntilDurable().ok());
     }
   }
+  // Runs `cause` on another thread, stopped at (point, arg) once its effect
+  // is visible; meanwhile runs `use` here (which must be acknowledged) and
+  // takes the crash image; then lets the cause finish and returns its
+  // result.
+  template <typename Cause, typename Use>
+  auto ImageWhileCauseStopped(Engine& e, TestPoint point, std::uint32_t arg, Cause cause, Use use,
+                              const std::string& dir, const std::string& image) {
+    Gate::Instance().Arm(point, arg);
+    auto stopped = std::async(std::launch::async, cause);
+    Gate::Instance().AwaitArrival();
+    use();
+    Settle(e);
+    SnapshotImage(dir, image);
+    Gate::Instance().Release();
+    return stopped.get();
+  }
   ManualClock clock_{1'000'000'000};
   ManualClock wall_{1'700'000'000'000'000'000};
 };
@@ -241,14 +257,10 @@ TEST_P(DurableOrderTest, RestockThenTakeOfItsUnits) {
   ASSERT_TRUE(e->Take("s", 1).ok());
 
   // Visible: a take of them is acknowledged while the restocker is stopped.
-  Gate::Instance().Arm(TestPoint::kCauseVisible, s);
-  auto visible = std::async(std::launch::async, [&] { return e->Restock("s", 1); });
-  Gate::Instance().AwaitArrival();
-  ASSERT_TRUE(e->Take("s", 1).ok());
-  Settle(*e);
-  SnapshotImage(dir.path(), image.path());
-  Gate::Instance().Release();
-  ASSERT_TRUE(visible.get().ok());
+  const StockResult visible = ImageWhileCauseStopped(
+      *e, TestPoint::kCauseVisible, s, [&] { return e->Restock("s", 1); },
+      [&] { ASSERT_TRUE(e->Take("s", 1).ok()); }, dir.path(), image.path());
+  ASSERT_TRUE(visible.ok());
 
   const std::vector<Levels> whole = CheckEveryCut(image.path(), {"s"});
   ASSERT_EQ(whole.size(), 1u);
@@ -267,14 +279,11 @@ TEST_P(DurableOrderTest, CancelThenTakeOfTheGiveBack) {
   ASSERT_TRUE(e->Reserve(7, {&line, 1}, 60'000).ok());
   ASSERT_EQ(e->Take(s, 1).outcome, Outcome::kInsufficient);
 
-  Gate::Instance().Arm(TestPoint::kCauseVisible, /*any slot: the book's first*/ 0);
-  auto cancel = std::async(std::launch::async, [&] { return e->Cancel(7); });
-  Gate::Instance().AwaitArrival();
-  ASSERT_TRUE(e->Take(s, 2).ok());
-  Settle(*e);
-  SnapshotImage(dir.path(), image.path());
-  Gate::Instance().Release();
-  ASSERT_TRUE(cancel.get().ok());
+  // The order's slot is the book's first.
+  const OrderResult cancel = ImageWhileCauseStopped(
+      *e, TestPoint::kCauseVisible, 0, [&] { return e->Cancel(7); }, [&] { ASSERT_TRUE(e->Take(s, 2).ok()); },
+      dir.path(), image.path());
+  ASSERT_TRUE(cancel.ok());
 
   const std::vector<Levels> whole = CheckEveryCut(image.path(), {"s"});
   ASSERT_EQ(whole.size(), 1u);
@@ -295,14 +304,10 @@ TEST_P(DurableOrderTest, ReturnThenTakeOfTheGiveBack) {
   // Committed on another thread: the return must land behind that commit too.
   ASSERT_TRUE(std::async(std::launch::async, [&] { return e->Commit(9); }).get().ok());
 
-  Gate::Instance().Arm(TestPoint::kCauseVisible, 0);
-  auto ret = std::async(std::launch::async, [&] { return e->Return(9); });
-  Gate::Instance().AwaitArrival();
-  ASSERT_TRUE(e->Take(s, 1).ok());
-  Settle(*e);
-  SnapshotImage(dir.path(), image.path());
-  Gate::Instance().Release();
-  ASSERT_TRUE(ret.get().ok());
+  const OrderResult ret = ImageWhileCauseStopped(
+      *e, TestPoint::kCauseVisible, 0, [&] { return e->Return(9); }, [&] { ASSERT_TRUE(e->Take(s, 1).ok()); },
+      dir.path(), image.path());
+  ASSERT_TRUE(ret.ok());
 
   const std::vector<Levels> whole = CheckEveryCut(image.path(), {"s"});
   ASSERT_EQ(whole.size(), 1u);
@@ -320,14 +325,10 @@ TEST_P(DurableOrderTest, ExpiryThenTakeOfTheGiveBack) {
   ASSERT_TRUE(e->Reserve(11, {&line, 1}, 5).ok());
   clock_.AdvanceMs(10);
 
-  Gate::Instance().Arm(TestPoint::kCauseVisible, 0);
-  auto sweep = std::async(std::launch::async, [&] { return e->SweepExpired(); });
-  Gate::Instance().AwaitArrival();
-  ASSERT_TRUE(e->Take(s, 3).ok());
-  Settle(*e);
-  SnapshotImage(dir.path(), image.path());
-  Gate::Instance().Release();
-  ASSERT_EQ(sweep.get(), 1u);
+  const std::size_t expired = ImageWhileCauseStopped(
+      *e, TestPoint::kCauseVisible, 0, [&] { return e->SweepExpired(); }, [&] { ASSERT_TRUE(e->Take(s, 3).ok()); },
+      dir.path(), image.path());
+  ASSERT_EQ(expired, 1u);
 
   const std::vector<Levels> whole = CheckEveryCut(image.path(), {"s"});
   ASSERT_EQ(whole.size(), 1u);
@@ -350,14 +351,10 @@ TEST_P(DurableOrderTest, FloorLoweredThenTakeBelowTheOldFloor) {
   Gate::Instance().Release();
   ASSERT_TRUE(queued.get().ok());
 
-  Gate::Instance().Arm(TestPoint::kCauseVisible, s);
-  auto lower = std::async(std::launch::async, [&] { return e->SetFloor("s", -10); });
-  Gate::Instance().AwaitArrival();
-  ASSERT_TRUE(e->Take("s", 8).ok());
-  Settle(*e);
-  SnapshotImage(dir.path(), image.path());
-  Gate::Instance().Release();
-  ASSERT_TRUE(lower.get().ok());
+  const StockResult lower = ImageWhileCauseStopped(
+      *e, TestPoint::kCauseVisible, s, [&] { return e->SetFloor("s", -10); },
+      [&] { ASSERT_TRUE(e->Take("s", 8).ok()); }, dir.path(), image.path());
+  ASSERT_TRUE(lower.ok());
 
   const std::vector<Levels> whole = CheckEveryCut(image.path(), {"s"});
   ASSERT_EQ(whole.size(), 1u);
