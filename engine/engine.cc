@@ -408,19 +408,20 @@ StockResult Engine::JournaledChange(std::uint32_t index, std::int64_t quantity, 
   if (reserved != Outcome::kOk) return {reserved, cell.Level(), 0};
   StockResult result;
   journal::Entry entry{journal::RecordType::kTake, index, quantity};
-  journal::JournalWriter::BeginFloorRead(p);
+  bool announced = false;
+  auto announce = [p] { journal::JournalWriter::BeginFloorRead(p); };
   if (kind == kChangeTake) {
-    const StockCell::Change change = cell.TryTake(quantity);
+    const StockCell::Change change = cell.TryTakeAnnounced(quantity, announce, &announced);
     if (!change.ok) {
-      journal::JournalWriter::EndFloorRead(p);
+      if (announced) journal::JournalWriter::EndFloorRead(p);
       return {Outcome::kInsufficient, change.available, 0};
     }
     result = {Outcome::kOk, change.available, quantity};
   } else {
-    const StockCell::Partial partial = cell.TakeUpTo(quantity);
+    const StockCell::Partial partial = cell.TakeUpToAnnounced(quantity, announce, &announced);
     result = {Outcome::kOk, partial.available, partial.taken};
     if (partial.taken == 0) {  // nothing changed, nothing to journal
-      journal::JournalWriter::EndFloorRead(p);
+      if (announced) journal::JournalWriter::EndFloorRead(p);
       return result;
     }
     entry.value = partial.taken;

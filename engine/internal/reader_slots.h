@@ -87,8 +87,9 @@ class ReaderSlots {
   // a full barrier for the relaxed floor load after it, and HeavyFence adds
   // nothing to the rare side's seq_cst store and loads. Not
   // atomic_thread_fence: ThreadSanitizer does not support it.
+  // REQUIRES: Instance() was called before (it registers membarrier; the
+  // journal's producers are numbered through it, so they all have).
   static void StoreMarker(std::atomic<std::uint32_t>& marker, std::uint32_t value) {
-    (void)Instance();  // registers membarrier before the first use
     if (asymmetric_) {
       marker.store(value, std::memory_order_relaxed);
       std::atomic_signal_fence(std::memory_order_seq_cst);

@@ -75,6 +75,34 @@ class alignas(kCacheLineSize) StockCell {
     }
   }
 
+  // TryTake for a journaled take, which must announce its floor read
+  // (journal_writer.h, floor-read markers): calls `before_floor_read()` only
+  // once the take looks possible, then takes as TryTake, reading the floor
+  // again after it. A take refused by the first look changes nothing and
+  // pushes no record, so it needs no announcement: in a sell-out, where
+  // almost every take is refused, it costs what TryTake does. Returns
+  // whether `before_floor_read` ran in *announced*.
+  template <typename BeforeFloorRead>
+  Change TryTakeAnnounced(std::int64_t quantity, BeforeFloorRead&& before_floor_read, bool* announced) {
+    assert(quantity > 0);
+    const std::int64_t seen = on_hand_.load(std::memory_order_relaxed);  // relaxed: as in TryTake
+    *announced = false;
+    if (seen < floor_.load(std::memory_order_relaxed) + quantity) return {false, seen};
+    before_floor_read();
+    *announced = true;
+    return TryTake(quantity);
+  }
+  template <typename BeforeFloorRead>
+  Partial TakeUpToAnnounced(std::int64_t quantity, BeforeFloorRead&& before_floor_read, bool* announced) {
+    assert(quantity > 0);
+    const std::int64_t seen = on_hand_.load(std::memory_order_relaxed);  // relaxed: as in TryTake
+    *announced = false;
+    if (seen <= floor_.load(std::memory_order_relaxed)) return {0, seen};
+    before_floor_read();
+    *announced = true;
+    return TakeUpTo(quantity);
+  }
+
   // Partial fill: takes min(quantity, level - floor), possibly 0.
   // REQUIRES: 0 < quantity <= kQuantityMax.
   Partial TakeUpTo(std::int64_t quantity) {
