@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "recovery.h"
+#include "server/serve_main.h"
 #include "shell.h"
 
 namespace {
@@ -15,6 +16,7 @@ constexpr char kUsage[] =
     "\n"
     "commands:\n"
     "  shell     read commands on stdin, answer one line each (see docs/commands.md)\n"
+    "  serve     answer the shell's verbs over RESP, the Redis protocol (see docs/server.md)\n"
     "  journal   verify DIR | dump DIR: check or print a journal directory\n"
     "\n"
     "Run 'flashstock <command> --help' for a command's options.\n";
@@ -228,6 +230,7 @@ int main(int argc, char** argv) {
   }
   std::string_view command = argv[1];
   if (command == "shell") return Shell(argc - 2, argv + 2);
+  if (command == "serve") return flashstock::server::ServeMain(argc - 2, argv + 2);
   if (command == "journal") return Journal(argc - 2, argv + 2);
   std::fprintf(stderr, "flashstock: unknown command '%s'\n%s", argv[1], kUsage);
   return 2;
