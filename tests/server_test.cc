@@ -468,6 +468,35 @@ TEST_F(ServerTest, ManyClientsEachServed) {
   ExpectInts(setup.Call({"LEVEL", "hot"}), {100000 - kClients * kTakes, 0, 0});
 }
 
+TEST_F(ServerTest, PrometheusMetrics) {
+  ServerOptions o = LoopbackOptions();
+  o.metrics = "127.0.0.1:0";
+  StartServer(o);
+  ASSERT_GT(server_->metrics_port(), 0);
+  Client c(port_);
+  ExpectInt(c.Call({"DEFINE", "tee", "2"}), 2);
+  ExpectInt(c.Call({"TAKE", "tee", "1"}), 1);
+  ExpectInt(c.Call({"TAKE", "tee", "1"}), 0);
+  ExpectError(c.Call({"TAKE", "tee", "1"}), "INSUFFICIENT 0");
+  ExpectStatus(c.Call({"PING"}), "PONG");
+  Raw http(static_cast<std::uint16_t>(server_->metrics_port()));
+  http.Send("GET /metrics HTTP/1.0\r\n\r\n");
+  std::string page;
+  for (int i = 0; i < 50 && page.find("flashstock_order_expiries_total") == std::string::npos; ++i) {
+    page += http.Read(1);
+  }
+  page += http.Read(1 << 20);
+  for (const char* want : {"flashstock_commands_total{result=\"ok\",verb=\"take\"} 2",
+                           "flashstock_commands_total{result=\"error\",verb=\"take\"} 1",
+                           "flashstock_commands_total{result=\"ok\",verb=\"ping\"} 1",
+                           "flashstock_command_duration_seconds_count{verb=\"take\"} 3",
+                           "flashstock_connected_clients 1", "flashstock_skus_defined 1",
+                           "flashstock_journal_fsyncs_total", "flashstock_reply_durable_wait_seconds_bucket",
+                           "flashstock_rejected_connections_total 0"}) {
+    EXPECT_NE(page.find(want), std::string::npos) << want << "\n" << page;
+  }
+}
+
 TEST_F(ServerTest, ShutdownCommandStops) {
   StartServer();
   Client c(port_);

@@ -226,6 +226,7 @@ void Execute(Engine* engine, std::span<const std::string_view> args, Answer* ans
     answer->kind = AnswerKind::kUnknownVerb;
     return;
   }
+  answer->verb_index = static_cast<int>(spec - kVerbSpecs.data());
   if (!ArityOk(*spec, args.size() - 1)) {
     answer->kind = AnswerKind::kWrongArity;
     answer->error = absl::StrCat("BAD_COMMAND usage: ", A(spec->usage));

@@ -52,6 +52,8 @@ struct Answer {
   // The command may have changed the engine: with a journal, its answer is
   // only final once the change is durable.
   bool changes = false;
+  // Index of the verb in Verbs(), or -1 when the verb is unknown (metrics).
+  int verb_index = -1;
 
   void Clear() {
     kind = AnswerKind::kOk;
@@ -59,6 +61,7 @@ struct Answer {
     error.clear();
     verb_name = {};
     changes = false;
+    verb_index = -1;
   }
   // The shell's answer line: "OK", "OK a b ...", "ERR CODE message".
   // `verb` is the verb as typed (for the unknown-verb message).

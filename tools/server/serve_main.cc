@@ -1,5 +1,8 @@
 #include "server/serve_main.h"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -36,7 +39,24 @@ constexpr char kServeUsage[] =
     "  --protected-mode yes|no  refuse a non-loopback --bind without a password (default yes)\n"
     "  --max-clients N        connections at once (default 10000); past it a client gets\n"
     "                         '-ERR max number of clients reached' and is closed\n"
+    "  --metrics ADDR:PORT    serve GET /metrics (Prometheus text format) there\n"
     "  --salvage              open a damaged journal up to the damage\n";
+
+// Raises the open-file limit toward what --max-clients needs, as Redis does
+// (adjustOpenFilesLimit); says so when the hard limit is lower.
+void RaiseFileLimit(std::size_t max_clients) {
+  constexpr rlim_t kReservedFds = 64;  // journal, listeners, metrics, stdio
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t want = static_cast<rlim_t>(max_clients) + kReservedFds;
+  if (limit.rlim_cur >= want) return;
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? want : std::min(want, limit.rlim_max);
+  setrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < want) {
+    std::fprintf(stderr, "flashstock serve: open-file limit %llu is below --max-clients + %llu\n",
+                 static_cast<unsigned long long>(limit.rlim_cur), static_cast<unsigned long long>(kReservedFds));
+  }
+}
 
 bool ReadPassword(const std::string& path, std::string* password) {
   std::ifstream in(path);
@@ -118,6 +138,8 @@ int ServeMain(int argc, char** argv) {
       std::uint32_t n = 0;
       if (!absl::SimpleAtoi(argv[++i], &n) || n < 1) return fail("--max-clients must be >= 1");
       options.max_clients = n;
+    } else if (arg == "--metrics" && has_value) {
+      options.metrics = argv[++i];
     } else if (arg == "--salvage") {
       engine_options.salvage = true;
     } else {
@@ -142,9 +164,11 @@ int ServeMain(int argc, char** argv) {
                                                                : "none";
   options.handle_signals = true;
 
-  // Signals go to the server's signal_set; block them here first so no other
-  // thread takes them with the default action.
+  // SIGTERM and SIGINT go to the server's signal_set (Asio installs its
+  // handler before the io threads start); a write to a closed client must
+  // not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
+  RaiseFileLimit(options.max_clients);
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(engine_options);
   if (!engine.ok()) {
     std::fprintf(stderr, "flashstock serve: %s\n", std::string(engine.status().message()).c_str());
@@ -164,6 +188,10 @@ int ServeMain(int argc, char** argv) {
     const std::vector<std::string> on = server.listening();
     for (std::size_t i = 1; i < on.size(); ++i) {
       std::fprintf(stderr, "flashstock serve: also listening on %s\n", on[i].c_str());
+    }
+    if (server.metrics_port() != 0) {
+      std::fprintf(stderr, "flashstock serve: metrics on %s (port %d)\n", options.metrics.c_str(),
+                   server.metrics_port());
     }
     std::fprintf(stderr, "flashstock serve: ready on %s\n", on.empty() ? "?" : on[0].c_str());
     std::fflush(stderr);

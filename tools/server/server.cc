@@ -8,12 +8,16 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_set>
 
 #include <boost/asio.hpp>
+#include <prometheus/collectable.h>
+#include <prometheus/exposer.h>
+#include <prometheus/metric_family.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -44,6 +48,8 @@ static_assert(kFrameBytesMax >= 2 * kBulkBytesMax, "a command with the largest b
 // the rest runs after the write. Bounds the send buffer of a client that
 // pipelines without reading: it is never read from while a write is pending.
 constexpr std::size_t kOutputBytesSoftMax = 256 * 1024;
+// How long a stopping server lets connections finish writing their answers.
+constexpr auto kStopGrace = std::chrono::seconds(5);
 
 // Redis's errors, word for word (clients match on them).
 constexpr std::string_view kNoAuth = "NOAUTH Authentication required.";
@@ -73,6 +79,23 @@ constexpr CmdSpec kCmds[] = {
     {Cmd::kWatch, "watch", -2, "fast"},      {Cmd::kUnwatch, "unwatch", 1, "fast"},
 };
 
+// Metrics label commands by verb: the engine's verbs, then the server's
+// commands, then "other" (unknown commands): a fixed, small label set.
+constexpr std::size_t kServerCmds = std::size(kCmds);
+constexpr std::size_t kEngineVerbs = 12;
+constexpr std::size_t kMetricVerbs = kEngineVerbs + kServerCmds + 1;
+constexpr std::size_t kMetricOther = kMetricVerbs - 1;
+// Command latency buckets (upper bounds, nanoseconds); one more for +Inf.
+constexpr std::uint64_t kLatencyBoundsNanos[] = {1000,   2000,   5000,    10000,   20000,    50000,   100000,
+                                                 200000, 500000, 1000000, 5000000, 20000000, 100000000};
+constexpr std::size_t kLatencyBuckets = std::size(kLatencyBoundsNanos) + 1;
+
+std::size_t LatencyBucket(std::uint64_t nanos) {
+  std::size_t b = 0;
+  while (b < std::size(kLatencyBoundsNanos) && nanos > kLatencyBoundsNanos[b]) ++b;
+  return b;
+}
+
 const CmdSpec* FindCmd(std::string_view name) {
   for (const CmdSpec& c : kCmds) {
     if (Is(c.name, name)) return &c;
@@ -88,6 +111,11 @@ std::string LowerCopy(std::string_view s) { return absl::AsciiStrToLower(A(s)); 
 
 bool IsLoopback(const asio::ip::address& a) { return a.is_loopback(); }
 
+template <typename Duration>
+std::uint64_t Nanos(Duration d) {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+}
+
 }  // namespace
 
 class Connection;
@@ -102,6 +130,17 @@ struct alignas(64) WorkerStats {
   std::atomic<std::uint64_t> connections{0};
   std::atomic<std::uint64_t> rejected{0};
   std::atomic<std::uint64_t> protocol_errors{0};
+  // By metric verb: [0] ok, [1] error replies; latency buckets (not
+  // cumulative; the last is +Inf) and the sum.
+  std::atomic<std::uint64_t> calls[kMetricVerbs][2] = {};
+  std::atomic<std::uint64_t> latency[kMetricVerbs][kLatencyBuckets] = {};
+  std::atomic<std::uint64_t> latency_sum_nanos[kMetricVerbs] = {};
+
+  void Record(std::size_t verb, bool error, std::uint64_t nanos) {
+    Add(calls[verb][error ? 1 : 0], 1);
+    Add(latency[verb][LatencyBucket(nanos)], 1);
+    Add(latency_sum_nanos[verb], nanos);
+  }
 
   static void Add(std::atomic<std::uint64_t>& a, std::uint64_t n) {
     a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -116,6 +155,9 @@ struct Worker {
   std::thread thread;
   std::unordered_set<Connection*> connections;  // this thread's
   bool stopping = false;
+  // Stopping: connections still writing after kStopGrace are closed (a
+  // client that never reads must not hold the shutdown).
+  std::optional<asio::steady_timer> stop_timer;
   WorkerStats stats;
 };
 
@@ -139,6 +181,8 @@ class ServerImpl {
   void ClientClosed() { clients_.fetch_sub(1, std::memory_order_relaxed); }
   void EnqueueDurable(std::shared_ptr<Connection> c);
   std::string Info(std::string_view section) const;
+  std::vector<prometheus::MetricFamily> CollectMetrics() const;
+  int metrics_port() const { return metrics_port_; }
   void ConfigGet(std::string_view pattern, std::vector<std::pair<std::string, std::string>>* out) const;
 
  private:
@@ -170,6 +214,23 @@ class ServerImpl {
   // Written by the waiter thread, read by INFO; relaxed: standalone figures.
   std::atomic<std::uint64_t> durable_waits_{0};
   std::atomic<std::uint64_t> last_durable_wait_nanos_{0};
+  std::atomic<std::uint64_t> durable_wait_buckets_[kLatencyBuckets] = {};
+  std::atomic<std::uint64_t> durable_wait_sum_nanos_{0};
+
+  // Last: the scrape threads stop first, while everything they read lives.
+  int metrics_port_ = 0;
+  std::shared_ptr<prometheus::Collectable> collector_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+};
+
+// Builds the metric families on each scrape, from the per-thread figures.
+class MetricsCollector : public prometheus::Collectable {
+ public:
+  explicit MetricsCollector(const ServerImpl* server) : server_(server) {}
+  std::vector<prometheus::MetricFamily> Collect() const override { return server_->CollectMetrics(); }
+
+ private:
+  const ServerImpl* server_;
 };
 
 // One client. Owned by one worker thread: every member is touched only on
@@ -194,6 +255,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Server stopping: an idle connection closes now; one with a batch in
   // hand closes once that batch's (durable) answers are written.
+  void ForceClose() {
+    boost::system::error_code ec;
+    socket_.close(ec);  // a pending write completes with an error, then Close()
+  }
+
   void OnStop() {
     closing_ = true;
     if (state_ == State::kReading) {
@@ -247,6 +313,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     more_ = false;
     std::size_t pos = 0;
     std::uint64_t commands = 0;
+    auto t_prev = t0;
     while (!closing_) {
       if (out_.size() >= kOutputBytesSoftMax) {
         more_ = true;
@@ -262,7 +329,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
       pos += r.consumed;
       if (args_.empty()) continue;
       ++commands;
+      const std::size_t out_before = out_.size();
+      metric_ = kMetricOther;
       Dispatch(args_);
+      // One clock read per command: its latency runs from the end of the
+      // previous one (so it includes parsing it).
+      const auto now = std::chrono::steady_clock::now();
+      const bool error = out_.size() > out_before && out_[out_before] == '-';
+      worker_->stats.Record(metric_, error, Nanos(now - t_prev));
+      t_prev = now;
     }
     if (pos > 0) {
       std::memmove(in_.data(), in_.data() + pos, in_len_ - pos);
@@ -274,9 +349,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     WorkerStats& s = worker_->stats;
     WorkerStats::Add(s.commands, commands);
     WorkerStats::Add(s.batches, 1);
-    WorkerStats::Add(s.busy_nanos, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                                  std::chrono::steady_clock::now() - t0)
-                                                                  .count()));
+    WorkerStats::Add(s.busy_nanos, Nanos(t_prev - t0));
     if (need_durable_) {
       durable_guard_.emplace(asio::make_work_guard(worker_->io));
       server_->EnqueueDurable(shared_from_this());
@@ -318,6 +391,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     socket_.close(ec);
     worker_->connections.erase(this);
     server_->ClientClosed();
+    if (worker_->stopping && worker_->connections.empty() && worker_->stop_timer) worker_->stop_timer->cancel();
   }
 
   void Reply() { ++batch_replies_; }
@@ -342,6 +416,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void Dispatch(std::span<const std::string_view> args) {
     Reply();
+    if (!in_exec_) {
+      const CmdSpec* top = FindCmd(args[0]);
+      if (top != nullptr) metric_ = kEngineVerbs + static_cast<std::size_t>(top - kCmds);
+    }
     if (LooksLikeHttp(args)) {
       std::fprintf(stderr,
                    "flashstock serve: possible SECURITY ATTACK detected: a client at %s sent what looks like HTTP "
@@ -368,6 +446,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void ExecuteVerb(std::span<const std::string_view> args) {
     command::Execute(server_->engine(), args, &answer_);
+    if (!in_exec_ && answer_.verb_index >= 0) metric_ = static_cast<std::size_t>(answer_.verb_index);
     switch (answer_.kind) {
       case command::AnswerKind::kOk: {
         const auto& f = answer_.fields;
@@ -443,6 +522,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::vector<std::string_view> args;
     std::size_t arg = 0;
     std::size_t start = 0;
+    in_exec_ = true;  // metrics count the EXEC, not what it runs
     for (std::uint32_t n : argc) {
       args.clear();
       for (std::uint32_t i = 0; i < n; ++i, ++arg) {
@@ -452,6 +532,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       Dispatch(args);
       --batch_replies_;  // one reply (the array) for the whole EXEC
     }
+    in_exec_ = false;
   }
 
   void Hello(std::span<const std::string_view> args) {
@@ -685,6 +766,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // argument count of each queued command.
   bool in_multi_ = false;
   bool multi_failed_ = false;
+  bool in_exec_ = false;
+  std::size_t metric_ = kMetricOther;  // the running command's metric verb
   std::string multi_bytes_;
   std::vector<std::size_t> multi_arg_ends_;
   std::vector<std::uint32_t> multi_argc_;
@@ -742,6 +825,17 @@ absl::Status ServerImpl::Start() {
     });
   }
   for (std::size_t i = 0; i < acceptors_.size(); ++i) Accept(i);
+  if (!options_.metrics.empty()) {
+    try {
+      exposer_ = std::make_unique<prometheus::Exposer>(options_.metrics, 1);
+    } catch (const std::exception& e) {
+      return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", options_.metrics, ": ", e.what()));
+    }
+    collector_ = std::make_shared<MetricsCollector>(this);
+    exposer_->RegisterCollectable(collector_);
+    const std::vector<int> ports = exposer_->GetListeningPorts();
+    metrics_port_ = ports.empty() ? 0 : ports[0];
+  }
   if (options_.sync_replies) waiter_ = std::thread([this] { RunWaiter(); });
   for (auto& w : workers_) {
     Worker* worker = w.get();
@@ -802,6 +896,13 @@ void ServerImpl::Stop() {
       std::vector<Connection*> all(worker->connections.begin(), worker->connections.end());
       for (Connection* c : all) c->OnStop();
       worker->guard.reset();
+      if (worker->connections.empty()) return;
+      worker->stop_timer.emplace(worker->io, kStopGrace);
+      worker->stop_timer->async_wait([worker](const boost::system::error_code& ec) {
+        if (ec) return;
+        std::vector<Connection*> left(worker->connections.begin(), worker->connections.end());
+        for (Connection* c : left) c->ForceClose();
+      });
     });
   }
 }
@@ -848,6 +949,9 @@ void ServerImpl::RunWaiter() {
                                                                   .count()),
                                    std::memory_order_relaxed);
     durable_waits_.store(durable_waits_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    const std::uint64_t waited = last_durable_wait_nanos_.load(std::memory_order_relaxed);
+    WorkerStats::Add(durable_wait_buckets_[LatencyBucket(waited)], 1);
+    WorkerStats::Add(durable_wait_sum_nanos_, waited);
     for (std::shared_ptr<Connection>& c : batch) {
       // The connection's work guard keeps its io_context running until this runs.
       asio::io_context& io = c->io();
@@ -934,6 +1038,109 @@ void ServerImpl::ConfigGet(std::string_view pattern, std::vector<std::pair<std::
   }
 }
 
+std::vector<prometheus::MetricFamily> ServerImpl::CollectMetrics() const {
+  using prometheus::ClientMetric;
+  using prometheus::MetricFamily;
+  using prometheus::MetricType;
+  auto verb_name = [](std::size_t v) -> std::string {
+    if (v < kEngineVerbs) return LowerCopy(command::Verbs()[v]);
+    if (v < kMetricOther) return std::string(kCmds[v - kEngineVerbs].name);
+    return "other";
+  };
+  auto histogram = [](const std::uint64_t* buckets, std::uint64_t sum_nanos) {
+    ClientMetric::Histogram h;
+    std::uint64_t cumulative = 0;
+    for (std::size_t b = 0; b < kLatencyBuckets; ++b) {
+      cumulative += buckets[b];
+      h.bucket.push_back({cumulative, b < std::size(kLatencyBoundsNanos) ? kLatencyBoundsNanos[b] / 1e9
+                                                                          : std::numeric_limits<double>::infinity()});
+    }
+    h.sample_count = cumulative;
+    h.sample_sum = static_cast<double>(sum_nanos) / 1e9;
+    return h;
+  };
+  auto scalar = [](std::string name, std::string help, MetricType type, double value) {
+    MetricFamily f{std::move(name), std::move(help), type, {}};
+    ClientMetric m;
+    if (type == MetricType::Counter) {
+      m.counter.value = value;
+    } else {
+      m.gauge.value = value;
+    }
+    f.metric.push_back(std::move(m));
+    return f;
+  };
+
+  std::uint64_t calls[kMetricVerbs][2] = {};
+  std::uint64_t latency[kMetricVerbs][kLatencyBuckets] = {};
+  std::uint64_t latency_sum[kMetricVerbs] = {};
+  std::uint64_t connections = 0, rejected = 0, protocol_errors = 0;
+  for (const auto& w : workers_) {
+    const WorkerStats& s = w->stats;
+    for (std::size_t v = 0; v < kMetricVerbs; ++v) {
+      for (int r = 0; r < 2; ++r) calls[v][r] += s.calls[v][r].load(std::memory_order_relaxed);
+      for (std::size_t b = 0; b < kLatencyBuckets; ++b) latency[v][b] += s.latency[v][b].load(std::memory_order_relaxed);
+      latency_sum[v] += s.latency_sum_nanos[v].load(std::memory_order_relaxed);
+    }
+    connections += s.connections.load(std::memory_order_relaxed);
+    rejected += s.rejected.load(std::memory_order_relaxed);
+    protocol_errors += s.protocol_errors.load(std::memory_order_relaxed);
+  }
+  std::vector<MetricFamily> out;
+  MetricFamily commands{"flashstock_commands_total", "Commands answered, by verb and result (ok or error reply)",
+                        MetricType::Counter, {}};
+  MetricFamily durations{"flashstock_command_duration_seconds",
+                         "Time on the io thread per command (parse, execute, answer; not the durable wait)",
+                         MetricType::Histogram, {}};
+  for (std::size_t v = 0; v < kMetricVerbs; ++v) {
+    if (calls[v][0] + calls[v][1] == 0) continue;
+    for (int r = 0; r < 2; ++r) {
+      ClientMetric m;
+      m.label = {{"result", r == 0 ? "ok" : "error"}, {"verb", verb_name(v)}};
+      m.counter.value = static_cast<double>(calls[v][r]);
+      commands.metric.push_back(std::move(m));
+    }
+    ClientMetric m;
+    m.label = {{"verb", verb_name(v)}};
+    m.histogram = histogram(latency[v], latency_sum[v]);
+    durations.metric.push_back(std::move(m));
+  }
+  out.push_back(std::move(commands));
+  out.push_back(std::move(durations));
+  out.push_back(scalar("flashstock_connected_clients", "Open client connections", MetricType::Gauge,
+                       static_cast<double>(clients_.load(std::memory_order_relaxed))));
+  out.push_back(scalar("flashstock_connections_total", "Connections accepted", MetricType::Counter,
+                       static_cast<double>(connections)));
+  out.push_back(scalar("flashstock_rejected_connections_total", "Connections refused past --max-clients",
+                       MetricType::Counter, static_cast<double>(rejected)));
+  out.push_back(scalar("flashstock_protocol_errors_total", "Connections closed for a malformed frame",
+                       MetricType::Counter, static_cast<double>(protocol_errors)));
+  const JournalStats j = engine_->journal_stats();
+  out.push_back(scalar("flashstock_journal_fsyncs_total", "Journal group commits (one fdatasync each)",
+                       MetricType::Counter, static_cast<double>(j.batches)));
+  out.push_back(scalar("flashstock_journal_bytes_written_total", "Journal bytes written", MetricType::Counter,
+                       static_cast<double>(j.bytes)));
+  out.push_back(scalar("flashstock_journal_durable_sequence", "Last journal sequence on disk", MetricType::Gauge,
+                       static_cast<double>(engine_->durable_sequence())));
+  std::uint64_t waits[kLatencyBuckets];
+  for (std::size_t b = 0; b < kLatencyBuckets; ++b) waits[b] = durable_wait_buckets_[b].load(std::memory_order_relaxed);
+  MetricFamily wait{"flashstock_reply_durable_wait_seconds",
+                    "Sync replies: one Engine::Flush (journal write + fdatasync) covering every waiting connection",
+                    MetricType::Histogram, {}};
+  ClientMetric wm;
+  wm.histogram = histogram(waits, durable_wait_sum_nanos_.load(std::memory_order_relaxed));
+  wait.metric.push_back(std::move(wm));
+  out.push_back(std::move(wait));
+  const ExpiryStats e = engine_->expiry_stats();
+  out.push_back(scalar("flashstock_skus_defined", "SKUs defined", MetricType::Gauge,
+                       static_cast<double>(engine_->sku_count())));
+  out.push_back(scalar("flashstock_orders_remembered", "Orders open or remembered within retention",
+                       MetricType::Gauge, static_cast<double>(e.scheduled)));
+  out.push_back(scalar("flashstock_order_expiries_total", "Holds expired by the expiry driver", MetricType::Counter,
+                       static_cast<double>(e.expired)));
+  return out;
+}
+
 Server::Server(Engine* engine, ServerOptions options)
     : impl_(std::make_unique<ServerImpl>(engine, std::move(options))) {}
 Server::~Server() = default;
@@ -942,5 +1149,6 @@ std::uint16_t Server::port() const { return impl_->port(); }
 std::vector<std::string> Server::listening() const { return impl_->listening(); }
 void Server::Stop() { impl_->Stop(); }
 void Server::Wait() { impl_->Wait(); }
+int Server::metrics_port() const { return impl_->metrics_port(); }
 
 }  // namespace flashstock::server

@@ -8,6 +8,10 @@
 // once for every connection waiting at that moment (group commit) and hands
 // each its go-ahead back on its own thread.
 //
+// Metrics: per io thread, commands by verb and result and a latency
+// histogram by verb, written only by that thread (no lock, no shared line
+// per command) and summed when Prometheus scrapes.
+//
 // Lifetime: Start() binds and starts the threads; Stop() (any thread, also
 // from SHUTDOWN or a signal) stops accepting, lets every connection finish
 // the batch it read and write what is durable, then lets Wait() return.
@@ -47,6 +51,9 @@ struct ServerOptions {
   bool sync_replies = false;
   // Stop on SIGTERM and SIGINT.
   bool handle_signals = false;
+  // "ADDR:PORT" to serve GET /metrics (Prometheus text format) on, from
+  // prometheus-cpp's own HTTP threads; empty for none. Port 0 picks one.
+  std::string metrics{};
   // What INFO and CONFIG GET report as the durability mode.
   std::string durability_name = "none";
 };
@@ -67,6 +74,8 @@ class Server {
   // The port bound (useful with port 0), and "ADDR:PORT" for each address.
   std::uint16_t port() const;
   std::vector<std::string> listening() const;
+  // The metrics port bound (0 without --metrics).
+  int metrics_port() const;
   // Asks the server to stop; returns at once. Thread-safe, idempotent.
   void Stop();
   // Blocks until the server has stopped (after Stop, SHUTDOWN or a signal).
