@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "internal/file.h"
 #include "journal_test_util.h"
+#include "server_test_util.h"
 
 namespace flashstock::server {
 namespace {
@@ -63,63 +64,6 @@ class Client {
 
  private:
   redisContext* c_ = nullptr;
-};
-
-// A raw TCP connection: bytes in, bytes out.
-class Raw {
- public:
-  explicit Raw(std::uint16_t port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-  }
-  ~Raw() { close(fd_); }
-  void Send(const std::string& bytes) {
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-      const ssize_t n = send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-      if (n <= 0) return;  // the server may close on a bad frame mid-send
-      done += static_cast<std::size_t>(n);
-    }
-  }
-  // Reads until `want` bytes, EOF, or 5 s; sets eof() when the server closed.
-  std::string Read(std::size_t want) {
-    std::string got;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (got.size() < want && std::chrono::steady_clock::now() < deadline) {
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      char buf[4096];
-      const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) {
-        eof_ = true;
-        break;
-      }
-      got.append(buf, static_cast<std::size_t>(n));
-    }
-    return got;
-  }
-  // Reads until the bytes end with `suffix` (or 5 s pass).
-  std::string ReadUntil(const std::string& suffix) {
-    std::string got;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!got.ends_with(suffix) && !eof_ && std::chrono::steady_clock::now() < deadline) got += Read(1);
-    return got;
-  }
-  // True once the server closed this connection (waits up to 5 s).
-  bool Closed() {
-    while (!eof_) {
-      if (Read(1 << 20).empty() && !eof_) return false;
-    }
-    return true;
-  }
-
- private:
-  int fd_ = -1;
-  bool eof_ = false;
 };
 
 ServerOptions LoopbackOptions() {
