@@ -9,9 +9,9 @@
 #   bench/resp/resp_bench.sh FLASHSTOCK_BIN [REQUESTS] [CONNECTIONS] [PIPELINE...]
 #   bench/resp/resp_bench.sh build/bin/flashstock 200000 50 1 16
 #
-# Each row sells a hot SKU stocked with half the requests: half the takes
-# succeed, the rest are refused, and the row checks the final level is
-# exactly 0 (nothing oversold, nothing lost). CPU split: the server's CPU
+# Each row sells out a hot SKU stocked with exactly the requests (redis-
+# benchmark stops at the first error reply, so no take may be refused): the
+# final level must be exactly 0, neither oversold nor lost. CPU split: the server's CPU
 # seconds (from /proc) and the client's (redis-benchmark's user+sys), both
 # over the row's wall time; they share the machine's cores.
 set -euo pipefail
@@ -66,7 +66,7 @@ stop_server() { kill "$SPID"; wait "$SPID" 2>/dev/null || true; }
 
 # run_row NAME PIPELINE SETUP-CMD... -- BENCH-CMD... -- LEVEL-CMD...
 row() {
-  local name=$1 p=$2 kind=$3 n=$requests stock=$((requests / 2))
+  local name=$1 p=$2 kind=$3 n=$requests stock=$requests
   case $kind in
     fs-*) start_flashstock "${kind#fs-}"
           redis-cli -p "$SPORT" DEFINE hot "$stock" >/dev/null
@@ -102,7 +102,7 @@ row() {
     "$name" "$p" "$rps" "$p50" "$p99" "$level" "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{print b-a}')" "$ccpu" "$wall"
 }
 
-echo "requests $requests per row, $conns connections, stock $((requests / 2)) (half the takes succeed)"
+echo "requests $requests per row, $conns connections, a hot SKU stocked with exactly that many units"
 echo "| server | P | ops/s | p50 ms | p99 ms | left | CPU |"
 echo "|---|---|---|---|---|---|---|"
 for p in "${pipelines[@]}"; do
