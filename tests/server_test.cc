@@ -14,6 +14,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -313,6 +314,41 @@ TEST_F(ServerTest, BadFramesCloseOnlyThatConnection) {
   endless.Send("*2\r\n$4\r\nECHO\r\n$60000\r\n");
   for (int i = 0; i < 40; ++i) endless.Send(std::string(60000, 'x').substr(0, 1500));
   ExpectStatus(good.Call({"PING"}), "PONG");
+}
+
+// A client that pipelines without ever reading: once its answers fill the
+// socket and 256 KiB wait in the server, the server stops reading from it
+// (memory per connection stays bounded; it is not closed), and everyone else
+// is served as before.
+TEST_F(ServerTest, ClientThatNeverReadsIsBoundedAndOthersAreServed) {
+  StartServer();
+  Client good(port_);
+  ExpectInt(good.Call({"DEFINE", "tee", "1000000"}), 1000000);
+  Raw hog(port_);
+  std::string chunk;
+  for (int i = 0; i < 1000; ++i) chunk += "TAKE tee 1\r\n";
+  constexpr std::size_t kOffered = 64 << 20;
+  const std::size_t sent = hog.SendUntilFull(chunk, kOffered);
+  EXPECT_LT(sent, kOffered) << "the server kept reading from a client that never reads";
+  // What the server read it ran (its answers fill the kernel's buffers); then
+  // it stopped reading: the count stays put (what piles up more is in the
+  // kernel's receive buffer, not in the server).
+  auto taken = [&] {
+    Reply level = good.Call({"LEVEL", "tee"});
+    return level && level->type == REDIS_REPLY_ARRAY ? 1000000 - level->element[0]->integer : -1;
+  };
+  long long first = -2;
+  bool stable = false;
+  for (int i = 0; i < 50 && !stable; ++i) {  // at most 10 s, on a loaded machine
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const long long now = taken();
+    stable = now == first;
+    first = now;
+  }
+  EXPECT_TRUE(stable) << "the server kept running the hog's commands";
+  EXPECT_GT(first, 0);
+  EXPECT_LE(first, static_cast<long long>(sent / 12));
+  for (int i = 0; i < 20; ++i) ExpectStatus(good.Call({"PING"}), "PONG");
 }
 
 TEST_F(ServerTest, HttpIsClosedWithoutAnswer) {

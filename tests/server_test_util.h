@@ -36,6 +36,17 @@ class Raw {
       done += static_cast<std::size_t>(n);
     }
   }
+  // Sends without blocking until `bytes_max` went out or the socket is full
+  // (the server stopped reading); returns the bytes sent.
+  std::size_t SendUntilFull(const std::string& chunk, std::size_t bytes_max) {
+    std::size_t sent = 0;
+    while (sent < bytes_max) {
+      const ssize_t n = send(fd_, chunk.data(), chunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n <= 0) break;
+      sent += static_cast<std::size_t>(n);
+    }
+    return sent;
+  }
   // Reads until `want` bytes, EOF, or 5 s; sets eof() when the server closed.
   std::string Read(std::size_t want) {
     std::string got;
