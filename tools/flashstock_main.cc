@@ -9,6 +9,7 @@
 #include "flashstock/validate.h"
 #include "load.h"
 #include "recovery.h"
+#include "server/serve_main.h"
 #include "shell.h"
 
 namespace {
@@ -18,6 +19,7 @@ constexpr char kUsage[] =
     "\n"
     "commands:\n"
     "  shell     read commands on stdin, answer one line each (see docs/commands.md)\n"
+    "  serve     answer the shell's verbs over RESP, the Redis protocol (see docs/server.md)\n"
     "  journal   verify DIR | dump DIR: check or print a journal directory\n"
     "  load      drive a journaled engine with a mixed workload from N threads\n"
     "\n"
@@ -248,6 +250,7 @@ int main(int argc, char** argv) {
   }
   std::string_view command = argv[1];
   if (command == "shell") return Shell(argc - 2, argv + 2);
+  if (command == "serve") return flashstock::server::ServeMain(argc - 2, argv + 2);
   if (command == "journal") return Journal(argc - 2, argv + 2);
   if (command == "load") {
     const flashstock::LoadCommand load = flashstock::ParseLoadFlags(argc - 2, argv + 2);

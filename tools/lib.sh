@@ -18,9 +18,10 @@ ensure_packages() {
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# The packages every build needs.
+# The packages every build needs (prometheus-cpp-dev: `flashstock serve --metrics`).
 FLASHSTOCK_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libabsl-dev libboost-dev libgtest-dev
-                           libgmock-dev libbenchmark-dev libxxhash-dev libpq-dev libsqlite3-dev)
+                           libgmock-dev libbenchmark-dev libxxhash-dev libpq-dev libsqlite3-dev
+                           prometheus-cpp-dev)
 
 # configure_and_build DIR BUILD_TYPE [cmake args...]
 configure_and_build() {
