@@ -70,6 +70,24 @@ void BM_HotTake(benchmark::State& state) {
 }
 BENCHMARK(BM_HotTake)->ArgName("durability")->Arg(0)->Arg(1)->UseRealTime()->Threads(1)->Threads(2);
 
+// A restock is a cause (docs/design.md, "Durable order follows dependence"):
+// with a journal its units appear only once its record is sequenced, so in
+// async mode each restock waits for the journal thread's next collect.
+// Threads restock one SKU each (kept below the level ceiling by a take).
+void BM_Restock(benchmark::State& state) {
+  const auto d = static_cast<flashstock::Durability>(state.range(0));
+  flashstock::Engine& e = EngineFor(d);
+  const std::string name = "restock-" + std::to_string(state.thread_index());
+  (void)e.Define(name, 0);
+  const flashstock::SkuHandle sku = *e.Resolve(name);
+  for (auto _ : state) {
+    flashstock::StockResult r = e.Restock(sku, 1);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Restock)->ArgName("durability")->Arg(0)->Arg(1)->Arg(2)->UseRealTime()->Threads(1)->Threads(4);
+
 std::mutex latency_mu;
 std::vector<double> latencies_us;
 

@@ -99,14 +99,17 @@ class EngineOrderJournal final : public OrderJournal {
       for (std::uint32_t i = 0; i < e.line_count; ++i) entries[n++] = {kCont, e.lines[i].sku, e.lines[i].quantity};
     }
     const std::uint64_t seq = writer_->PushGroup(p, entries, n);
-    EndFloorReadIfBegun(p);
+    // The push ended a floor read Prepare began (Producer::floor_read_until).
     if (p->shared) writer_->shared_mu().unlock();
     return {p->index + 1, seq};
   }
 
   void Abandon() override {
     journal::Producer* p = writer_->ThisThreadProducer();
-    EndFloorReadIfBegun(p);
+    // Relaxed: the owner's own marker; non-zero and not yet pushed past: a
+    // floor read Prepare began and no push ended.
+    const std::uint64_t until = p->floor_read_until.load(std::memory_order_relaxed);
+    if (until != 0 && p->pushed.load(std::memory_order_relaxed) < until) journal::JournalWriter::CancelFloorRead(p);
     if (p->shared) writer_->shared_mu().unlock();
   }
 
@@ -122,11 +125,6 @@ class EngineOrderJournal final : public OrderJournal {
   }
 
  private:
-  static void EndFloorReadIfBegun(journal::Producer* p) {
-    // Relaxed: the owner's own marker (odd: Prepare began a floor read).
-    if ((p->floor_reads.load(std::memory_order_relaxed) & 1) != 0) journal::JournalWriter::EndFloorRead(p);
-  }
-
   journal::JournalWriter* const writer_;
   const Durability durability_;
   const std::int64_t wall_offset_nanos_;
@@ -413,7 +411,7 @@ StockResult Engine::JournaledChange(std::uint32_t index, std::int64_t quantity, 
   if (kind == kChangeTake) {
     const StockCell::Change change = cell.TryTakeAnnounced(quantity, announce, &announced);
     if (!change.ok) {
-      if (announced) journal::JournalWriter::EndFloorRead(p);
+      if (announced) journal::JournalWriter::CancelFloorRead(p);
       return {Outcome::kInsufficient, change.available, 0};
     }
     result = {Outcome::kOk, change.available, quantity};
@@ -421,14 +419,13 @@ StockResult Engine::JournaledChange(std::uint32_t index, std::int64_t quantity, 
     const StockCell::Partial partial = cell.TakeUpToAnnounced(quantity, announce, &announced);
     result = {Outcome::kOk, partial.available, partial.taken};
     if (partial.taken == 0) {  // nothing changed, nothing to journal
-      if (announced) journal::JournalWriter::EndFloorRead(p);
+      if (announced) journal::JournalWriter::CancelFloorRead(p);
       return result;
     }
     entry.value = partial.taken;
   }
   FLASHSTOCK_TEST_POINT(kTakeApplied, index);
-  const std::uint64_t seq = j.Push(p, entry);
-  journal::JournalWriter::EndFloorRead(p);
+  const std::uint64_t seq = j.Push(p, entry);  // ends the floor read announced above
   if (shared.owns_lock()) shared.unlock();
   if (durability_ == Durability::kSync && !j.WaitDurable(p, seq)) {
     // Not durable, so not acknowledged: give the units back. Visible before

@@ -174,14 +174,17 @@ bool JournalWriter::WaitForFloorReadersAndSequence() {
   // its floor read (it will see the new floor) or had ended it (pushed).
   internal::ReaderSlots::HeavyFence();
   ForEachProducer([](Producer* p) {
-    // seq_cst: the rare half of the Dekker pair (internal/reader_slots.h);
-    // also acquire, pairing with EndFloorRead's release store.
-    const std::uint32_t seen = p->floor_reads.load(std::memory_order_seq_cst);
-    if ((seen & 1) == 0) return;
+    // seq_cst: the rare half of the Dekker pair (internal/reader_slots.h).
+    const std::uint64_t until = p->floor_read_until.load(std::memory_order_seq_cst);
+    if (until == 0) return;
     // A change between its floor read and its push: bounded, non-blocking
     // work (its ring room is reserved before). Spin briefly, then yield so
-    // that on 2 cores it gets to run.
-    for (int spins = 0; p->floor_reads.load(std::memory_order_acquire) == seen; ++spins) {
+    // that on 2 cores it gets to run. Acquire on `pushed`: pairs with Push's
+    // release, so the entry is in the ring when SequenceAllPushed below
+    // counts it; on the marker: pairs with CancelFloorRead's release.
+    for (int spins = 0; p->pushed.load(std::memory_order_acquire) < until &&
+                        p->floor_read_until.load(std::memory_order_acquire) == until;
+         ++spins) {
       if (spins > 64) std::this_thread::yield();
     }
   });

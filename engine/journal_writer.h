@@ -168,13 +168,15 @@ struct alignas(kCacheLineSize) Producer {
   // Owner only (see kKickStride): changes left before the next wake-up try
   // while the ring is past kKickRoom.
   std::uint32_t kick_countdown = 1;
-  // Odd while the owner is between reading a SKU's floor (a take, a
-  // take-up-to, a reserve's holds) and pushing that change's record: what a
-  // floor raise waits out (JournalWriter::WaitForFloorReaders). Owner-written
-  // (ReaderSlots::StoreMarker, the light half of an asymmetric Dekker
-  // pair; the end is a release store), on this line that only the owner
-  // writes.
-  std::atomic<std::uint32_t> floor_reads{0};
+  // Non-zero while the owner is between reading a SKU's floor (a take, a
+  // take-up-to, a reserve's holds) and pushing that change's record: the
+  // `pushed` count that push will reach (pushed + 1 when the read began), so
+  // the push itself ends the read and a successful take stores nothing
+  // more; a change that ends without a push stores 0. What a floor raise
+  // waits out (JournalWriter::WaitForFloorReadersAndSequence). Owner-written
+  // (ReaderSlots::StoreMarker, the light half of an asymmetric Dekker pair),
+  // on this line that only the owner writes.
+  std::atomic<std::uint64_t> floor_read_until{0};
   // Set once before the producer is published, read on every change: kept
   // off the journal thread's line below, which it writes on every pop.
   // Set for the one producer shared by slot-less threads (guard with
@@ -298,18 +300,19 @@ class JournalWriter {
   // journal thread.
   bool WaitSequenced(Producer* p, std::uint64_t seq);
   bool WaitControlSequenced(std::uint64_t seq);
-  // Brackets a floor read on the caller's producer (see Producer::floor_reads).
+  // Announces a floor read on the caller's producer (see
+  // Producer::floor_read_until); the next Push or PushGroup ends it, or
+  // CancelFloorRead if the change pushes nothing.
   static void BeginFloorRead(Producer* p) {
-    const std::uint32_t v = p->floor_reads.load(std::memory_order_relaxed);  // own line
-    // Ordered before the floor load that follows, against
-    // WaitForFloorReadersAndSequence's HeavyFence (internal/reader_slots.h).
-    internal::ReaderSlots::StoreMarker(p->floor_reads, v + 1);
+    // Relaxed: the owner's own counter. The store is ordered before the
+    // floor load that follows, against WaitForFloorReadersAndSequence's
+    // HeavyFence (internal/reader_slots.h).
+    internal::ReaderSlots::StoreMarker(p->floor_read_until, p->pushed.load(std::memory_order_relaxed) + 1);
   }
-  static void EndFloorRead(Producer* p) {
-    const std::uint32_t v = p->floor_reads.load(std::memory_order_relaxed);  // own line
-    // Release: pairs with WaitForFloorReaders' acquire load, so the change's
-    // push happens before the raiser's SequenceAllPushed reads `pushed`.
-    p->floor_reads.store(v + 1, std::memory_order_release);
+  static void CancelFloorRead(Producer* p) {
+    // Release: pairs with the raiser's acquire load; nothing to publish but
+    // the end of the read.
+    p->floor_read_until.store(0, std::memory_order_release);
   }
   // A floor raise, after storing the new floor: returns once every change
   // that may have read the old floor has pushed its record, then waits until

@@ -89,7 +89,8 @@ class ReaderSlots {
   // atomic_thread_fence: ThreadSanitizer does not support it.
   // REQUIRES: Instance() was called before (it registers membarrier; the
   // journal's producers are numbered through it, so they all have).
-  static void StoreMarker(std::atomic<std::uint32_t>& marker, std::uint32_t value) {
+  template <typename T>
+  static void StoreMarker(std::atomic<T>& marker, T value) {
     if (asymmetric_) {
       marker.store(value, std::memory_order_relaxed);
       std::atomic_signal_fence(std::memory_order_seq_cst);
