@@ -406,8 +406,13 @@ TEST_P(DurableOrderTest, CrossThreadCloseLandsBehindItsReserve) {
   std::condition_variable cv;
   std::vector<OrderId> reserved;
   bool done = false;
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+  constexpr OrderId kOrders = 50;  // each cut of the image is opened: keep sanitizer runs short
+#else
+  constexpr OrderId kOrders = 200;
+#endif
   std::thread reserver([&] {
-    for (OrderId id = 1; id <= 200; ++id) {
+    for (OrderId id = 1; id <= kOrders; ++id) {
       ASSERT_TRUE(e->Reserve(id, {&line, 1}, 60'000).ok());
       std::lock_guard<std::mutex> lock(mu);
       reserved.push_back(id);
@@ -432,8 +437,8 @@ TEST_P(DurableOrderTest, CrossThreadCloseLandsBehindItsReserve) {
   SnapshotImage(dir.path(), image.path());
   const std::vector<Levels> whole = CheckEveryCut(image.path(), {"s"});
   ASSERT_EQ(whole.size(), 1u);
-  EXPECT_EQ(whole[0].available, 900);
-  EXPECT_EQ(whole[0].sold, 100);
+  EXPECT_EQ(whole[0].available, 1000 - static_cast<std::int64_t>(kOrders) / 2);
+  EXPECT_EQ(whole[0].sold, static_cast<std::int64_t>(kOrders) / 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, DurableOrderTest, ::testing::Values(Durability::kSync, Durability::kAsync),
