@@ -138,20 +138,6 @@ std::int64_t TickFloor(std::int64_t nanos) {
 
 }  // namespace
 
-std::string_view OrderStateName(OrderState state) {
-  switch (state) {
-    case OrderState::kNone: return "NONE";
-    case OrderState::kReserving: return "RESERVING";
-    case OrderState::kHeld: return "HELD";
-    case OrderState::kCommitted: return "COMMITTED";
-    case OrderState::kCancelled: return "CANCELLED";
-    case OrderState::kExpired: return "EXPIRED";
-    case OrderState::kReturned: return "RETURNED";
-    case OrderState::kFailed: return "FAILED";
-  }
-  return "UNKNOWN_STATE";
-}
-
 void OrderBook::SlotsDeleter::operator()(Slot* slots) const {
   ::operator delete(slots, std::align_val_t{alignof(Slot)});
 }

@@ -18,7 +18,7 @@ cxx=${CXX_FUZZ:-$(command -v clang++-14 || command -v clang++)}
   -I"$root/engine" -I"$root/engine/include" \
   "$root/tests/fuzz/journal_reader_fuzz.cc" \
   "$root/engine/journal_reader.cc" "$root/engine/journal_format.cc" "$root/engine/snapshot.cc" \
-  "$root/engine/file.cc" \
+  "$root/engine/file.cc" "$root/engine/outcome.cc" "$root/engine/order_state.cc" \
   $(pkg-config --libs absl_status absl_statusor absl_strings absl_hash absl_raw_hash_set) \
   -o "$work/journal_reader_fuzz"
 cp -n "$root"/tests/fuzz/corpus/* "$work/corpus/" 2>/dev/null || true
