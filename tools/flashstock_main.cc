@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "absl/strings/numbers.h"
+#include "command/command.h"
 #include "flashstock/validate.h"
 #include "load.h"
 #include "recovery.h"
@@ -226,16 +227,9 @@ int Shell(int argc, char** argv) {
     return 2;
   }
   if (!options.journal_dir.empty() && !durability_given) options.durability = flashstock::Durability::kSync;
-  absl::StatusOr<std::unique_ptr<flashstock::Engine>> engine = flashstock::Engine::Open(options);
-  if (!engine.ok()) {
-    std::fprintf(stderr, "flashstock shell: %s\n", std::string(engine.status().message()).c_str());
-    return 1;
-  }
-  if (!options.journal_dir.empty()) {
-    std::fprintf(stderr, "flashstock shell: recovered %s: %s\n", options.journal_dir.c_str(),
-                 (*engine)->recovery_summary().c_str());
-  }
-  flashstock::Shell shell(engine->get());
+  std::unique_ptr<flashstock::Engine> engine = flashstock::command::OpenForTool(options, "shell");
+  if (engine == nullptr) return 1;
+  flashstock::Shell shell(engine.get());
   std::ios::sync_with_stdio(false);
   shell.Run(std::cin, std::cout);
   return 0;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "command/command.h"
 #include "shell.h"
 
 namespace flashstock {
@@ -294,14 +295,8 @@ int RunLoad(const LoadOptions& options) {
   eo.order_retention_ms = options.order_retention_ms;
   eo.orders_max = options.orders_max;
   eo.skus_max = static_cast<std::uint32_t>(kLoadSkusMax);
-  absl::StatusOr<std::unique_ptr<Engine>> opened = Engine::Open(eo);
-  if (!opened.ok()) {
-    std::fprintf(stderr, "flashstock load: %s\n", std::string(opened.status().message()).c_str());
-    return 1;
-  }
-  std::unique_ptr<Engine> engine = std::move(*opened);
-  std::fprintf(stderr, "flashstock load: recovered %s: %s\n", options.journal_dir.c_str(),
-               engine->recovery_summary().c_str());
+  std::unique_ptr<Engine> engine = command::OpenForTool(eo, "load");
+  if (engine == nullptr) return 1;
   if (!DefineMissing(engine.get(), options.skus, &acks)) return 1;
 
   std::atomic<bool> stop{false};

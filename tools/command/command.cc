@@ -1,6 +1,7 @@
 #include "command/command.h"
 
 #include <array>
+#include <cstdio>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -272,6 +273,20 @@ void Execute(Engine* engine, std::span<const std::string_view> args, Answer* ans
     }
     default: return ExecuteOrderVerb(engine, spec->verb, args, answer);
   }
+}
+
+std::unique_ptr<Engine> OpenForTool(const EngineOptions& options, std::string_view tool) {
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(options);
+  if (!engine.ok()) {
+    std::fprintf(stderr, "flashstock %s: %s\n", std::string(tool).c_str(),
+                 std::string(engine.status().message()).c_str());
+    return nullptr;
+  }
+  if (!options.journal_dir.empty()) {
+    std::fprintf(stderr, "flashstock %s: recovered %s: %s\n", std::string(tool).c_str(), options.journal_dir.c_str(),
+                 (*engine)->recovery_summary().c_str());
+  }
+  return std::move(*engine);
 }
 
 }  // namespace flashstock::command

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -79,6 +80,12 @@ void Execute(Engine* engine, std::span<const std::string_view> args, Answer* ans
 
 // Every verb, upper case, in docs order (COMMAND lists them).
 std::span<const std::string_view> Verbs();
+
+// Opens the engine for a front end (`flashstock shell`, `serve`, `load`):
+// on failure prints "flashstock <tool>: <why>" on stderr and returns null;
+// with a journal, prints what recovery did. One place, so every front end
+// reports an open the same way.
+std::unique_ptr<Engine> OpenForTool(const EngineOptions& options, std::string_view tool);
 
 }  // namespace flashstock::command
 

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/numbers.h"
+#include "command/command.h"
 #include "server/server.h"
 
 namespace flashstock::server {
@@ -169,18 +170,11 @@ int ServeMain(int argc, char** argv) {
   // not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
   RaiseFileLimit(options.max_clients);
-  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(engine_options);
-  if (!engine.ok()) {
-    std::fprintf(stderr, "flashstock serve: %s\n", std::string(engine.status().message()).c_str());
-    return 1;
-  }
-  if (!engine_options.journal_dir.empty()) {
-    std::fprintf(stderr, "flashstock serve: recovered %s: %s\n", engine_options.journal_dir.c_str(),
-                 (*engine)->recovery_summary().c_str());
-  }
+  std::unique_ptr<Engine> engine = command::OpenForTool(engine_options, "serve");
+  if (engine == nullptr) return 1;
   int status = 0;
   {
-    Server server(engine->get(), options);
+    Server server(engine.get(), options);
     if (absl::Status s = server.Start(); !s.ok()) {
       std::fprintf(stderr, "flashstock serve: %s\n", std::string(s.message()).c_str());
       return 1;
@@ -199,11 +193,11 @@ int ServeMain(int argc, char** argv) {
   }
   // Every io thread has stopped: what was answered is durable. Close the
   // journal cleanly (its destructor drains and syncs).
-  if (absl::Status s = (*engine)->Flush(); !s.ok()) {
+  if (absl::Status s = engine->Flush(); !s.ok()) {
     std::fprintf(stderr, "flashstock serve: final flush failed: %s\n", std::string(s.message()).c_str());
     status = 1;
   }
-  engine->reset();
+  engine.reset();
   std::fprintf(stderr, "flashstock serve: stopped\n");
   return status;
 }
