@@ -41,6 +41,9 @@ std::string BenchDir(const std::string& name) {
 }
 
 flashstock::Engine& EngineFor(flashstock::Durability d) {
+  // Benchmark threads start together: the first of them opens the engine.
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
   static flashstock::Engine* engines[3] = {};
   flashstock::Engine*& e = engines[static_cast<int>(d)];
   if (e == nullptr) {
@@ -87,6 +90,51 @@ void BM_Restock(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_Restock)->ArgName("durability")->Arg(0)->Arg(1)->Arg(2)->UseRealTime()->Threads(1)->Threads(4);
+
+// Fairness of the journal thread's draining: 16 async producers take from
+// one SKU as fast as they can and, every 4096 takes, time how long their own
+// changes take to become durable (WaitUntilDurable). A drain that always
+// started at producer 0 could leave the high-index producers for a later
+// batch whenever the batch limit is reached; BM_AckFairnessReport prints the
+// best and worst thread's mean wait (issue 11, item 5).
+std::mutex fairness_mu;
+std::vector<double> fairness_mean_us;  // one per thread of the last run
+
+void BM_AckFairness(benchmark::State& state) {
+  flashstock::Engine& e = EngineFor(flashstock::Durability::kAsync);
+  const flashstock::SkuHandle hot = *e.Resolve("hot");
+  if (state.thread_index() == 0) {
+    std::lock_guard<std::mutex> lock(fairness_mu);
+    fairness_mean_us.clear();
+  }
+  double waited_us = 0;
+  std::uint64_t waits = 0, n = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(e.Take(hot, 1));
+    if (++n % 4096 == 0) {
+      const auto t0 = std::chrono::steady_clock::now();
+      (void)e.WaitUntilDurable();
+      waited_us += std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+      ++waits;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+  std::lock_guard<std::mutex> lock(fairness_mu);
+  if (waits > 0) fairness_mean_us.push_back(waited_us / static_cast<double>(waits));
+}
+BENCHMARK(BM_AckFairness)->UseRealTime()->Threads(16)->MinTime(2.0);
+
+void BM_AckFairnessReport(benchmark::State& state) {
+  for (auto _ : state) {
+  }
+  std::lock_guard<std::mutex> lock(fairness_mu);
+  if (fairness_mean_us.empty()) return;
+  const auto [lo, hi] = std::minmax_element(fairness_mean_us.begin(), fairness_mean_us.end());
+  state.counters["threads"] = static_cast<double>(fairness_mean_us.size());
+  state.counters["best_mean_wait_us"] = *lo;
+  state.counters["worst_mean_wait_us"] = *hi;
+}
+BENCHMARK(BM_AckFairnessReport)->Iterations(1);
 
 std::mutex latency_mu;
 std::vector<double> latencies_us;
