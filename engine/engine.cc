@@ -142,6 +142,17 @@ Engine::Engine(const EngineOptions& options, std::uint32_t skus_max)
       orders_(&catalog_, options.clock != nullptr ? options.clock : Clock::Steady(), options.orders_max,
               options.order_retention_ms) {}
 
+// Adapts the public listener to the journal's (the journal does not know
+// the engine's types).
+class DurableListenerAdapter final : public journal::JournalWriter::Listener {
+ public:
+  explicit DurableListenerAdapter(Engine::DurableListener* l) : l_(l) {}
+  void OnJournalProgress() override { l_->OnJournalProgress(); }
+
+ private:
+  Engine::DurableListener* l_;
+};
+
 Engine::~Engine() {
   // The expiry thread journals expiries: stop it before the journal goes.
   // The checkpointer's thread talks to the writer and the writer's thread
@@ -576,6 +587,37 @@ absl::Status Engine::WaitUntilDurable() {
 }
 
 absl::Status Engine::Flush() { return journal_ != nullptr ? journal_->Flush() : absl::OkStatus(); }
+
+Engine::DurablePoint Engine::PointThisThread() {
+  if (journal_ == nullptr) return {};
+  const journal::JournalWriter::Mark m = journal_->MarkThisThread();
+  return {m.producer, m.seq, m.control_seq};
+}
+
+Engine::PointState Engine::Check(const DurablePoint& point) const {
+  if (point.stream == nullptr) return PointState::kDurable;
+  switch (journal_->Check({point.stream, point.seq, point.control_seq})) {
+    case journal::JournalWriter::MarkState::kDurable:
+      return PointState::kDurable;
+    case journal::JournalWriter::MarkState::kFailed:
+      return PointState::kFailed;
+    case journal::JournalWriter::MarkState::kPending:
+      break;
+  }
+  return PointState::kPending;
+}
+
+void Engine::SetDurableListener(DurableListener* listener) {
+  if (journal_ == nullptr) return;
+  auto adapter = listener != nullptr ? std::make_unique<DurableListenerAdapter>(listener) : nullptr;
+  journal_->SetListener(adapter.get());
+  // The journal no longer calls the old adapter: free it.
+  durable_listener_ = std::move(adapter);
+}
+
+void Engine::RequestCommit() {
+  if (journal_ != nullptr) journal_->RequestCommit();
+}
 
 absl::Status Engine::Checkpoint() {
   if (checkpointer_ == nullptr) return absl::FailedPreconditionError("no journal: nothing to checkpoint");

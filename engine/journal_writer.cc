@@ -219,7 +219,10 @@ Outcome JournalWriter::AppendControl(Control record, const std::function<void()>
   apply();
   control_pending_.push_back(std::move(record));
   control_count_.store(control_pending_.size(), std::memory_order_release);
-  *seq = ++control_pushed_;
+  *seq = control_pushed_.load(std::memory_order_relaxed) + 1;
+  // Release: pairs with MarkThisThread's acquire (a count: the record is
+  // published to the journal thread by control_count_).
+  control_pushed_.store(*seq, std::memory_order_release);
   if (durability_ == Durability::kSync) MaybeKick();
   return Outcome::kOk;
 }
@@ -233,7 +236,7 @@ absl::Status JournalWriter::Flush() {
   std::uint64_t control_target;
   {
     std::lock_guard<std::mutex> lock(control_mu_);
-    control_target = control_pushed_;
+    control_target = control_pushed_.load(std::memory_order_relaxed);
   }
   Kick();
   for (auto& [p, seq] : targets) {
@@ -321,6 +324,7 @@ void JournalWriter::Fail(const absl::Status& status) {
   durable_epoch_.notify_all();
   sequenced_epoch_.fetch_add(1, std::memory_order_release);
   sequenced_epoch_.notify_all();
+  TellListener();
 }
 
 void JournalWriter::PublishSequenced() {
@@ -577,6 +581,12 @@ void JournalWriter::PublishDurable() {
   // Release: after every durable store above; wakes every durability waiter.
   durable_epoch_.fetch_add(1, std::memory_order_release);
   durable_epoch_.notify_all();
+  TellListener();
+}
+
+void JournalWriter::TellListener() {
+  std::lock_guard<std::mutex> lock(listener_mu_);
+  if (listener_ != nullptr) listener_->OnJournalProgress();
 }
 
 void JournalWriter::Commit() {

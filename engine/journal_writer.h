@@ -337,6 +337,46 @@ class JournalWriter {
 
   // Waits until every change any thread pushed before the call is durable.
   absl::Status Flush();
+
+  // ---- Waiting for durability without blocking (a server's io thread) ----
+  // Everything the calling thread pushed so far, and every control record
+  // any thread appended so far.
+  struct Mark {
+    Producer* producer = nullptr;
+    std::uint64_t seq = 0;
+    std::uint64_t control_seq = 0;
+  };
+  Mark MarkThisThread() {
+    Producer* p = ThisThreadProducer();
+    // Relaxed on pushed: the caller's own counter. Acquire on control:
+    // pairs with AppendControl's release; a later value only waits longer.
+    return {p, p->pushed.load(std::memory_order_relaxed), control_pushed_.load(std::memory_order_acquire)};
+  }
+  enum class MarkState : std::uint8_t { kPending, kDurable, kFailed };
+  MarkState Check(const Mark& m) const {
+    // Acquire: pairs with PublishDurable's release stores of durable.
+    if (m.producer->durable.load(std::memory_order_acquire) >= m.seq &&
+        control_.durable.load(std::memory_order_acquire) >= m.control_seq) {
+      return MarkState::kDurable;
+    }
+    // Acquire: pairs with Fail's release store.
+    return failed_.load(std::memory_order_acquire) ? MarkState::kFailed : MarkState::kPending;
+  }
+  // Called on the journal thread after every commit that made something
+  // durable and once when the journal fails; it must not block. Set it to
+  // null before the listener goes away: this returns only once no call to
+  // the old listener is running.
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    virtual void OnJournalProgress() = 0;
+  };
+  void SetListener(Listener* listener) {
+    std::lock_guard<std::mutex> lock(listener_mu_);
+    listener_ = listener;
+  }
+  // Wakes an idle journal thread now instead of after its idle sleep.
+  void RequestCommit() { MaybeKick(); }
   // Waits until the calling thread's changes are durable.
   absl::Status WaitThisThread();
 
@@ -402,6 +442,7 @@ class JournalWriter {
                      bool always_kick);
   bool HasWork() const;
   void Idle();
+  void TellListener();
   void MaybeKick() {
     // seq_cst RMW: the producer half of the Dekker pair (see above).
     if (sleeping_.fetch_add(0, std::memory_order_seq_cst) != 0) Kick();
@@ -447,9 +488,14 @@ class JournalWriter {
   // built with ThreadSanitizer, which then cannot see its synchronisation.
   std::mutex control_mu_;
   std::vector<Control> control_pending_;  // guarded by control_mu_
-  std::uint64_t control_pushed_ = 0;      // guarded by control_mu_
+  // Written under control_mu_; atomic so that MarkThisThread reads it
+  // without the lock.
+  std::atomic<std::uint64_t> control_pushed_{0};
   std::atomic<std::size_t> control_count_{0};  // pending size, for HasWork
   Producer control_;  // only durable/wake/popped are used
+
+  std::mutex listener_mu_;  // held while the listener runs
+  Listener* listener_ = nullptr;  // guarded by listener_mu_
 
   // Journal thread state.
   std::thread thread_;

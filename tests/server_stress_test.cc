@@ -1,7 +1,7 @@
 // The server's threads under load (run under ThreadSanitizer in CI): four
 // pipelining clients take, take-up-to and restock three SKUs over RESP while
-// a fifth reads INFO; replies are held for the durability waiter (sync
-// replies over an async journal). Ends on conservation per SKU: initial +
+// a fifth reads INFO; replies are held until the journal listener reports
+// them durable (sync replies over an async journal). Ends on conservation per SKU: initial +
 // restocked - taken == available, never below the floor.
 #include <hiredis/hiredis.h>
 

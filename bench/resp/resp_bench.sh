@@ -8,6 +8,7 @@
 #
 #   bench/resp/resp_bench.sh FLASHSTOCK_BIN [REQUESTS] [CONNECTIONS] [PIPELINE...]
 #   bench/resp/resp_bench.sh build/bin/flashstock 200000 50 1 16
+#   RESP_BENCH_ROWS="fs-sync redis-aof" bench/resp/resp_bench.sh build/bin/flashstock 100000 50 1
 #
 # Each row sells out a hot SKU stocked with exactly the requests (redis-
 # benchmark stops at the first error reply, so no take may be refused): the
@@ -105,10 +106,13 @@ row() {
 echo "requests $requests per row, $conns connections, a hot SKU stocked with exactly that many units"
 echo "| server | P | ops/s | p50 ms | p99 ms | left | CPU |"
 echo "|---|---|---|---|---|---|---|"
+# RESP_BENCH_ROWS picks rows by kind (default all), e.g. "fs-sync redis-aof"
+# to compare two flashstock binaries on the sync row alone.
+rows=${RESP_BENCH_ROWS:-fs-none fs-async fs-sync redis-none redis-aof}
+declare -A names=([fs-none]="flashstock serve, none" [fs-async]="flashstock serve, async"
+  [fs-sync]="flashstock serve, sync" [redis-none]="redis-server + Lua" [redis-aof]="redis + Lua, fsync always")
 for p in "${pipelines[@]}"; do
-  row "flashstock serve, none" "$p" fs-none
-  row "flashstock serve, async" "$p" fs-async
-  row "flashstock serve, sync" "$p" fs-sync
-  row "redis-server + Lua" "$p" redis-none
-  row "redis + Lua, fsync always" "$p" redis-aof
+  for kind in $rows; do
+    row "${names[$kind]}" "$p" "$kind"
+  done
 done

@@ -5,9 +5,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -135,6 +135,11 @@ struct alignas(64) WorkerStats {
   std::atomic<std::uint64_t> calls[kMetricVerbs][2] = {};
   std::atomic<std::uint64_t> latency[kMetricVerbs][kLatencyBuckets] = {};
   std::atomic<std::uint64_t> latency_sum_nanos[kMetricVerbs] = {};
+  // Sync replies: batches held for the journal, and how long they waited.
+  std::atomic<std::uint64_t> durable_waits{0};
+  std::atomic<std::uint64_t> last_durable_wait_nanos{0};
+  std::atomic<std::uint64_t> durable_wait_buckets[kLatencyBuckets] = {};
+  std::atomic<std::uint64_t> durable_wait_sum_nanos{0};
 
   void Record(std::size_t verb, bool error, std::uint64_t nanos) {
     Add(calls[verb][error ? 1 : 0], 1);
@@ -159,9 +164,24 @@ struct Worker {
   // client that never reads must not hold the shutdown).
   std::optional<asio::steady_timer> stop_timer;
   WorkerStats stats;
+
+  // Sync replies held until the journal has them, oldest first. The io
+  // thread adds; the journal thread's listener looks at the front and posts
+  // one drain. Points only grow along the queue: one io thread is one
+  // journal producer, and control records are counted globally.
+  struct DurableWait {
+    Engine::DurablePoint point;
+    std::shared_ptr<Connection> connection;
+    std::chrono::steady_clock::time_point since;
+    Engine::PointState state = Engine::PointState::kPending;
+  };
+  std::mutex durable_mu;
+  std::deque<DurableWait> durable_waits;  // guarded by durable_mu
+  bool drain_posted = false;              // guarded by durable_mu
+  std::vector<DurableWait> ready;         // this thread's, reused per drain
 };
 
-class ServerImpl {
+class ServerImpl final : public Engine::DurableListener {
  public:
   ServerImpl(Engine* engine, ServerOptions options) : engine_(engine), options_(std::move(options)) {}
   ~ServerImpl() {
@@ -179,7 +199,9 @@ class ServerImpl {
   const ServerOptions& options() const { return options_; }
   std::uint64_t NextClientId() { return next_client_id_.fetch_add(1, std::memory_order_relaxed) + 1; }
   void ClientClosed() { clients_.fetch_sub(1, std::memory_order_relaxed); }
-  void EnqueueDurable(std::shared_ptr<Connection> c);
+  // Holds a batch's answers until what this thread changed is durable.
+  void AwaitDurable(Worker* w, std::shared_ptr<Connection> c);
+  void OnJournalProgress() override;
   std::string Info(std::string_view section) const;
   std::vector<prometheus::MetricFamily> CollectMetrics() const;
   int metrics_port() const { return metrics_port_; }
@@ -187,7 +209,8 @@ class ServerImpl {
 
  private:
   void Accept(std::size_t acceptor);
-  void RunWaiter();
+  void DrainDurable(Worker* w);
+  absl::Status FailureStatus() const;
 
   Engine* engine_;
   ServerOptions options_;
@@ -205,17 +228,7 @@ class ServerImpl {
   bool joined_ = false;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 
-  // The durability waiter (sync replies only).
-  std::thread waiter_;
-  std::mutex waiter_mu_;
-  std::condition_variable waiter_cv_;
-  std::vector<std::shared_ptr<Connection>> waiting_;  // guarded by waiter_mu_
-  bool waiter_stop_ = false;                          // guarded by waiter_mu_
-  // Written by the waiter thread, read by INFO; relaxed: standalone figures.
-  std::atomic<std::uint64_t> durable_waits_{0};
-  std::atomic<std::uint64_t> last_durable_wait_nanos_{0};
-  std::atomic<std::uint64_t> durable_wait_buckets_[kLatencyBuckets] = {};
-  std::atomic<std::uint64_t> durable_wait_sum_nanos_{0};
+  bool listening_to_journal_ = false;
 
   // Last: the scrape threads stop first, while everything they read lives.
   int metrics_port_ = 0;
@@ -234,7 +247,7 @@ class MetricsCollector : public prometheus::Collectable {
 };
 
 // One client. Owned by one worker thread: every member is touched only on
-// that thread (the durability waiter only holds a reference and posts back).
+// that thread (a held sync reply's queue entry only holds a reference).
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(ServerImpl* server, Worker* worker, tcp::socket socket)
@@ -270,7 +283,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   asio::io_context& io() { return worker_->io; }
 
-  // Back on this connection's thread after the durability waiter's Flush.
+  // On this connection's thread, once its batch is durable (or cannot be).
   void OnDurable(const absl::Status& status) {
     durable_guard_.reset();
     if (!status.ok()) {
@@ -352,7 +365,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     WorkerStats::Add(s.busy_nanos, Nanos(t_prev - t0));
     if (need_durable_) {
       durable_guard_.emplace(asio::make_work_guard(worker_->io));
-      server_->EnqueueDurable(shared_from_this());
+      server_->AwaitDurable(worker_, shared_from_this());
       return;
     }
     Send();
@@ -836,7 +849,10 @@ absl::Status ServerImpl::Start() {
     const std::vector<int> ports = exposer_->GetListeningPorts();
     metrics_port_ = ports.empty() ? 0 : ports[0];
   }
-  if (options_.sync_replies) waiter_ = std::thread([this] { RunWaiter(); });
+  if (options_.sync_replies) {
+    engine_->SetDurableListener(this);
+    listening_to_journal_ = true;
+  }
   for (auto& w : workers_) {
     Worker* worker = w.get();
     worker->thread = std::thread([worker] { worker->io.run(); });
@@ -913,58 +929,77 @@ void ServerImpl::Wait() {
   for (auto& w : workers_) {
     if (w->thread.joinable()) w->thread.join();
   }
-  {
-    std::lock_guard<std::mutex> wl(waiter_mu_);
-    waiter_stop_ = true;
-  }
-  waiter_cv_.notify_all();
-  if (waiter_.joinable()) waiter_.join();
+  // Every held reply was answered before its io thread could end.
+  if (listening_to_journal_) engine_->SetDurableListener(nullptr);
   joined_ = true;
 }
 
-void ServerImpl::EnqueueDurable(std::shared_ptr<Connection> c) {
+void ServerImpl::AwaitDurable(Worker* w, std::shared_ptr<Connection> c) {
+  const Engine::DurablePoint point = engine_->PointThisThread();
+  Engine::PointState state;
   {
-    std::lock_guard<std::mutex> lock(waiter_mu_);
-    waiting_.push_back(std::move(c));
+    // Checked under the lock the listener takes: either the listener runs
+    // after this entry is queued and sees it, or the commit it reports came
+    // before this check, which then sees the point durable.
+    std::lock_guard<std::mutex> lock(w->durable_mu);
+    state = engine_->Check(point);
+    if (state == Engine::PointState::kPending) {
+      w->durable_waits.push_back({point, std::move(c), std::chrono::steady_clock::now()});
+    }
   }
-  waiter_cv_.notify_one();
+  if (state == Engine::PointState::kPending) {
+    engine_->RequestCommit();
+    return;
+  }
+  c->OnDurable(state == Engine::PointState::kDurable ? absl::OkStatus() : FailureStatus());
 }
 
-// Group commit for replies: everything queued while the previous Flush ran
-// is covered by the next single Flush (Engine::Flush waits for every change
-// made before the call, on every thread).
-void ServerImpl::RunWaiter() {
-  std::vector<std::shared_ptr<Connection>> batch;
-  while (true) {
-    {
-      std::unique_lock<std::mutex> lock(waiter_mu_);
-      waiter_cv_.wait(lock, [this] { return waiter_stop_ || !waiting_.empty(); });
-      if (waiting_.empty()) return;  // stopping, and nobody waits
-      batch.swap(waiting_);
-    }
-    const auto t0 = std::chrono::steady_clock::now();
-    const absl::Status status = engine_->Flush();
-    last_durable_wait_nanos_.store(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                                  std::chrono::steady_clock::now() - t0)
-                                                                  .count()),
-                                   std::memory_order_relaxed);
-    durable_waits_.store(durable_waits_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    const std::uint64_t waited = last_durable_wait_nanos_.load(std::memory_order_relaxed);
-    WorkerStats::Add(durable_wait_buckets_[LatencyBucket(waited)], 1);
-    WorkerStats::Add(durable_wait_sum_nanos_, waited);
-    for (std::shared_ptr<Connection>& c : batch) {
-      // The connection's work guard keeps its io_context running until this runs.
-      asio::io_context& io = c->io();
-      asio::post(io, [c = std::move(c), status] { c->OnDurable(status); });
-    }
-    batch.clear();
+// On the journal thread after each commit: one post per io thread whose
+// oldest held reply is now durable (group commit: that one fdatasync answers
+// every connection it covers, on every thread).
+void ServerImpl::OnJournalProgress() {
+  for (auto& w : workers_) {
+    std::lock_guard<std::mutex> lock(w->durable_mu);
+    if (w->drain_posted || w->durable_waits.empty()) continue;
+    if (engine_->Check(w->durable_waits.front().point) == Engine::PointState::kPending) continue;
+    w->drain_posted = true;
+    asio::post(w->io, [this, worker = w.get()] { DrainDurable(worker); });
   }
 }
+
+void ServerImpl::DrainDurable(Worker* w) {
+  std::vector<Worker::DurableWait>& ready = w->ready;
+  {
+    std::lock_guard<std::mutex> lock(w->durable_mu);
+    w->drain_posted = false;
+    while (!w->durable_waits.empty()) {
+      Worker::DurableWait& front = w->durable_waits.front();
+      front.state = engine_->Check(front.point);
+      if (front.state == Engine::PointState::kPending) break;
+      ready.push_back(std::move(front));
+      w->durable_waits.pop_front();
+    }
+  }
+  const auto now = std::chrono::steady_clock::now();
+  WorkerStats& s = w->stats;
+  for (Worker::DurableWait& d : ready) {
+    const std::uint64_t waited = Nanos(now - d.since);
+    WorkerStats::Add(s.durable_waits, 1);
+    s.last_durable_wait_nanos.store(waited, std::memory_order_relaxed);
+    WorkerStats::Add(s.durable_wait_buckets[LatencyBucket(waited)], 1);
+    WorkerStats::Add(s.durable_wait_sum_nanos, waited);
+    d.connection->OnDurable(d.state == Engine::PointState::kDurable ? absl::OkStatus() : FailureStatus());
+  }
+  ready.clear();
+}
+
+absl::Status ServerImpl::FailureStatus() const { return absl::UnavailableError(engine_->read_only_reason()); }
 
 std::string ServerImpl::Info(std::string_view section) const {
   const bool all = section.empty() || Is(section, "all") || Is(section, "default") || Is(section, "everything");
   auto want = [&](std::string_view name) { return all || Is(section, name); };
   WorkerStats sum;
+  std::uint64_t last_durable_wait_nanos = 0;
   std::string threads;
   for (const auto& w : workers_) {
     const WorkerStats& s = w->stats;
@@ -974,6 +1009,8 @@ std::string ServerImpl::Info(std::string_view section) const {
     WorkerStats::Add(sum.connections, s.connections.load(std::memory_order_relaxed));
     WorkerStats::Add(sum.rejected, s.rejected.load(std::memory_order_relaxed));
     WorkerStats::Add(sum.protocol_errors, s.protocol_errors.load(std::memory_order_relaxed));
+    WorkerStats::Add(sum.durable_waits, s.durable_waits.load(std::memory_order_relaxed));
+    last_durable_wait_nanos = std::max(last_durable_wait_nanos, s.last_durable_wait_nanos.load(std::memory_order_relaxed));
     absl::StrAppend(&threads, "io_thread_", w->index, ":commands=", commands,
                     ",batches=", s.batches.load(std::memory_order_relaxed), ",busy_us=", busy / 1000,
                     ",ns_per_command=", commands == 0 ? 0 : busy / commands, "\r\n");
@@ -1004,8 +1041,8 @@ std::string ServerImpl::Info(std::string_view section) const {
                     "\r\njournal_durable_sequence:", engine_->durable_sequence(), "\r\njournal_fsyncs:", j.batches,
                     "\r\njournal_records:", j.records, "\r\njournal_bytes_written:", j.bytes,
                     "\r\njournal_checkpoints:", j.checkpoints,
-                    "\r\nreply_durable_waits:", durable_waits_.load(std::memory_order_relaxed),
-                    "\r\nlast_durable_wait_us:", last_durable_wait_nanos_.load(std::memory_order_relaxed) / 1000,
+                    "\r\nreply_durable_waits:", sum.durable_waits.load(std::memory_order_relaxed),
+                    "\r\nlast_durable_wait_us:", last_durable_wait_nanos / 1000,
                     "\r\n\r\n");
   }
   if (want("flashstock") || want("keyspace")) {
@@ -1122,13 +1159,19 @@ std::vector<prometheus::MetricFamily> ServerImpl::CollectMetrics() const {
                        static_cast<double>(j.bytes)));
   out.push_back(scalar("flashstock_journal_durable_sequence", "Last journal sequence on disk", MetricType::Gauge,
                        static_cast<double>(engine_->durable_sequence())));
-  std::uint64_t waits[kLatencyBuckets];
-  for (std::size_t b = 0; b < kLatencyBuckets; ++b) waits[b] = durable_wait_buckets_[b].load(std::memory_order_relaxed);
+  std::uint64_t waits[kLatencyBuckets] = {};
+  std::uint64_t waits_sum_nanos = 0;
+  for (const auto& w : workers_) {
+    for (std::size_t b = 0; b < kLatencyBuckets; ++b) {
+      waits[b] += w->stats.durable_wait_buckets[b].load(std::memory_order_relaxed);
+    }
+    waits_sum_nanos += w->stats.durable_wait_sum_nanos.load(std::memory_order_relaxed);
+  }
   MetricFamily wait{"flashstock_reply_durable_wait_seconds",
-                    "Sync replies: one Engine::Flush (journal write + fdatasync) covering every waiting connection",
+                    "Sync replies: from a batch's end until the journal has every change it made (write + fdatasync)",
                     MetricType::Histogram, {}};
   ClientMetric wm;
-  wm.histogram = histogram(waits, durable_wait_sum_nanos_.load(std::memory_order_relaxed));
+  wm.histogram = histogram(waits, waits_sum_nanos);
   wait.metric.push_back(std::move(wm));
   out.push_back(std::move(wait));
   const ExpiryStats e = engine_->expiry_stats();

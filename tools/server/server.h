@@ -3,10 +3,10 @@
 // Threads: one Boost.Asio io_context per io thread; a connection belongs to
 // one thread for its life and its commands run inline on that thread, parsed
 // in place over the connection's read buffer, answers written straight into
-// its send buffer, one write per read batch. One more thread (the durability
-// waiter) exists when replies must wait for the disk: it calls Engine::Flush
-// once for every connection waiting at that moment (group commit) and hands
-// each its go-ahead back on its own thread.
+// its send buffer, one write per read batch. When replies must wait for the
+// disk, a batch's answers are held on its io thread with a durable point;
+// the journal thread's listener posts a drain to an io thread once a commit
+// (one fdatasync for every thread's waiting batches) covers its oldest.
 //
 // Metrics: per io thread, commands by verb and result and a latency
 // histogram by verb, written only by that thread (no lock, no shared line

@@ -58,9 +58,11 @@ class DirLock;
 }  // namespace internal
 namespace journal {
 class JournalWriter;
+struct Producer;
 class Checkpointer;
 }  // namespace journal
 class EngineOrderJournal;
+class DurableListenerAdapter;
 
 enum class Durability : std::uint8_t { kNone, kAsync, kSync };
 // What a change does when its thread's journal ring is full (the journal
@@ -211,6 +213,34 @@ class Engine {
   absl::Status WaitUntilDurable();
   // Waits until every change any thread made before the call is durable.
   absl::Status Flush();
+
+  // Durable replies without blocking, for a front end that answers many
+  // clients on one thread (flashstock serve): mark what the calling thread
+  // changed, answer once Check says kDurable, and learn when to look again
+  // from the listener instead of waiting.
+  struct DurablePoint {
+    journal::Producer* stream = nullptr;  // null: nothing to wait for
+    std::uint64_t seq = 0;
+    std::uint64_t control_seq = 0;
+  };
+  enum class PointState : std::uint8_t { kPending, kDurable, kFailed };
+  // Everything the calling thread changed so far, and every define and floor
+  // change any thread made so far. Without a journal: always durable.
+  DurablePoint PointThisThread();
+  PointState Check(const DurablePoint& point) const;
+  // Called on the journal thread after every commit and once if the
+  // journal fails; it must return quickly and never block. Null removes it:
+  // once that returns, no call to the old listener runs. No-op without a
+  // journal.
+  class DurableListener {
+   public:
+    virtual ~DurableListener() = default;
+    virtual void OnJournalProgress() = 0;
+  };
+  void SetDurableListener(DurableListener* listener);
+  // Wakes an idle journal thread now (async mode otherwise commits within
+  // kJournalIdleSleepUs). Cheap when it is awake.
+  void RequestCommit();
   // Writes a snapshot now (the background one runs every checkpoint_bytes).
   // FailedPrecondition without a journal.
   absl::Status Checkpoint();
@@ -262,6 +292,9 @@ class Engine {
   std::array<std::mutex, kCauseStripes> cause_mu_;
   std::unique_ptr<internal::DirLock> lock_;
   std::unique_ptr<journal::Checkpointer> checkpointer_;
+  // Before journal_: destroyed after it, so the journal thread never
+  // calls a freed adapter.
+  std::unique_ptr<DurableListenerAdapter> durable_listener_;
   std::unique_ptr<journal::JournalWriter> journal_;
   std::string recovery_summary_;
   // Journals the order book's changes (null without a journal). Declared
