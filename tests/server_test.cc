@@ -351,6 +351,44 @@ TEST_F(ServerTest, ClientThatNeverReadsIsBoundedAndOthersAreServed) {
   for (int i = 0; i < 20; ++i) ExpectStatus(good.Call({"PING"}), "PONG");
 }
 
+// Past the output limit, a client that leaves its answers unread for the
+// stall limit is closed, counted and logged; what it had not sent yet is
+// never run; everyone else is served throughout.
+TEST_F(ServerTest, ClientThatNeverReadsIsClosedAfterTheStallLimit) {
+  ServerOptions o = LoopbackOptions();
+  o.output_stall = std::chrono::milliseconds(300);
+  StartServer(o);
+  Client good(port_);
+  ExpectInt(good.Call({"DEFINE", "tee", "1000000"}), 1000000);
+  Raw hog(port_);
+  std::string chunk;
+  for (int i = 0; i < 1000; ++i) chunk += "TAKE tee 1\r\n";
+  // Until the server stops reading: its answers then fill the kernel's
+  // buffers and its write stays pending.
+  const std::size_t sent = hog.SendUntilStalled(chunk, std::size_t{512} << 20, 100);
+  auto closes = [&] {
+    Reply info = good.Call({"INFO", "stats"});
+    if (!info || info->type != REDIS_REPLY_STRING) return -1L;
+    const std::string text(info->str, info->len);
+    const std::string key = "client_output_buffer_limit_disconnections:";
+    const std::size_t at = text.find(key);
+    return at == std::string::npos ? -1L : std::stol(text.substr(at + key.size()));
+  };
+  long closed = 0;
+  // Polls the server's own counter (bounded: 20 s on a loaded machine).
+  for (int i = 0; i < 400 && (closed = closes()) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(closed, 1);
+  EXPECT_TRUE(hog.Closed());
+  Reply level = good.Call({"LEVEL", "tee"});
+  ASSERT_TRUE(level && level->type == REDIS_REPLY_ARRAY);
+  const long long taken = 1000000 - level->element[0]->integer;
+  EXPECT_GT(taken, 0);
+  EXPECT_LT(taken, static_cast<long long>(sent / 12)) << "commands sent after the stall were run";
+  for (int i = 0; i < 20; ++i) ExpectStatus(good.Call({"PING"}), "PONG");
+}
+
 TEST_F(ServerTest, HttpIsClosedWithoutAnswer) {
   StartServer();
   for (const char* request : {"POST / HTTP/1.1\r\n", "GET / HTTP/1.1\r\n", "Host: example.com\r\n"}) {

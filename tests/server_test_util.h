@@ -47,6 +47,17 @@ class Raw {
     }
     return sent;
   }
+  // Sends `chunk` over and over until the server has taken nothing for
+  // `quiet_ms` (it stopped reading) or `bytes_max` went out; returns the bytes sent.
+  std::size_t SendUntilStalled(const std::string& chunk, std::size_t bytes_max, int quiet_ms) {
+    std::size_t sent = 0;
+    while (sent < bytes_max) {
+      sent += SendUntilFull(chunk, bytes_max - sent);
+      pollfd p{fd_, POLLOUT, 0};
+      if (poll(&p, 1, quiet_ms) <= 0) break;
+    }
+    return sent;
+  }
   // Reads until `want` bytes, EOF, or 5 s; sets eof() when the server closed.
   std::string Read(std::size_t want) {
     std::string got;

@@ -40,8 +40,13 @@ constexpr char kServeUsage[] =
     "  --protected-mode yes|no  refuse a non-loopback --bind without a password (default yes)\n"
     "  --max-clients N        connections at once (default 10000); past it a client gets\n"
     "                         '-ERR max number of clients reached' and is closed\n"
+    "  --client-output-stall-ms N  a client that leaves 256 KiB of answers unread this\n"
+    "                         long is closed (default 30000; 100 .. 3600000)\n"
     "  --metrics ADDR:PORT    serve GET /metrics (Prometheus text format) there\n"
     "  --salvage              open a damaged journal up to the damage\n";
+
+static_assert(kOutputStallMsMin == 100 && kOutputStallMsMax == 3'600'000,
+              "the usage text and the flag's error name these bounds");
 
 // Raises the open-file limit toward what --max-clients needs, as Redis does
 // (adjustOpenFilesLimit); says so when the hard limit is lower.
@@ -139,6 +144,12 @@ int ServeMain(int argc, char** argv) {
       std::uint32_t n = 0;
       if (!absl::SimpleAtoi(argv[++i], &n) || n < 1) return fail("--max-clients must be >= 1");
       options.max_clients = n;
+    } else if (arg == "--client-output-stall-ms" && has_value) {
+      std::int64_t n = 0;
+      if (!absl::SimpleAtoi(argv[++i], &n) || n < kOutputStallMsMin || n > kOutputStallMsMax) {
+        return fail("--client-output-stall-ms must be 100 .. 3600000");
+      }
+      options.output_stall = std::chrono::milliseconds(n);
     } else if (arg == "--metrics" && has_value) {
       options.metrics = argv[++i];
     } else if (arg == "--salvage") {

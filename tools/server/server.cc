@@ -130,6 +130,7 @@ struct alignas(64) WorkerStats {
   std::atomic<std::uint64_t> connections{0};
   std::atomic<std::uint64_t> rejected{0};
   std::atomic<std::uint64_t> protocol_errors{0};
+  std::atomic<std::uint64_t> output_limit_closes{0};
   // By metric verb: [0] ok, [1] error replies; latency buckets (not
   // cumulative; the last is +Inf) and the sum.
   std::atomic<std::uint64_t> calls[kMetricVerbs][2] = {};
@@ -163,6 +164,9 @@ struct Worker {
   // Stopping: connections still writing after kStopGrace are closed (a
   // client that never reads must not hold the shutdown).
   std::optional<asio::steady_timer> stop_timer;
+  // Ticks while the worker runs: closes connections whose answers stay
+  // unread past the stall limit.
+  std::optional<asio::steady_timer> stall_sweep;
   WorkerStats stats;
 
   // Sync replies held until the journal has them, oldest first. The io
@@ -210,6 +214,7 @@ class ServerImpl final : public Engine::DurableListener {
  private:
   void Accept(std::size_t acceptor);
   void DrainDurable(Worker* w);
+  void SweepStalls(Worker* w);
   absl::Status FailureStatus() const;
 
   Engine* engine_;
@@ -373,14 +378,36 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void Send() {
     if (out_.empty()) return AfterSend();
+    // The stall sweep closes a client that leaves this write pending past
+    // --client-output-stall-ms (one clock read per batch, no timer per write).
+    writing_since_ = std::chrono::steady_clock::now();
+    writing_ = true;
     asio::async_write(socket_, asio::buffer(out_),
                       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                        self->writing_ = false;
                         if (ec) return self->Close();
                         self->out_.clear();
                         self->AfterSend();
                       });
   }
 
+ public:
+  // From the worker's stall sweep: a client that has not taken its answers
+  // for the stall limit is not keeping up with what it asks for; close it
+  // (Redis's client-output-buffer-limit). Memory was bounded meanwhile: a
+  // connection runs no more commands while its answers are unsent.
+  void CloseIfStalled(std::chrono::steady_clock::time_point now) {
+    const auto limit = server_->options().output_stall;
+    if (!writing_ || state_ == State::kClosed || now - writing_since_ < limit) return;
+    WorkerStats::Add(worker_->stats.output_limit_closes, 1);
+    std::fprintf(stderr, "flashstock serve: closing client %s: %zu bytes of answers unread for %lld ms\n",
+                 peer_.c_str(), out_.size(), static_cast<long long>(limit.count()));
+    writing_ = false;
+    boost::system::error_code ec;
+    socket_.close(ec);  // the pending write completes with an error, then Close()
+  }
+
+ private:
   void AfterSend() {
     if (closing_) return Close();
     if (more_) return RunBatch();
@@ -761,6 +788,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<char> in_;
   std::size_t in_len_ = 0;
   std::string out_;
+  bool writing_ = false;  // a Send is pending
+  std::chrono::steady_clock::time_point writing_since_;
   RespWriter writer_{&out_};
   std::vector<std::string_view> args_;
   command::Answer answer_;
@@ -855,9 +884,25 @@ absl::Status ServerImpl::Start() {
   }
   for (auto& w : workers_) {
     Worker* worker = w.get();
+    worker->stall_sweep.emplace(worker->io);
+    SweepStalls(worker);
     worker->thread = std::thread([worker] { worker->io.run(); });
   }
   return absl::OkStatus();
+}
+
+// Every quarter of the stall limit (at most a second): a client is closed
+// between 1 and 1.25 stall limits after its answers stopped moving.
+void ServerImpl::SweepStalls(Worker* w) {
+  const auto tick = std::min<std::chrono::steady_clock::duration>(options_.output_stall / 4, std::chrono::seconds(1));
+  w->stall_sweep->expires_after(tick);
+  w->stall_sweep->async_wait([this, w](const boost::system::error_code& ec) {
+    if (ec || w->stopping) return;
+    const auto now = std::chrono::steady_clock::now();
+    // CloseIfStalled does not erase (Close runs from the failed write).
+    for (Connection* c : w->connections) c->CloseIfStalled(now);
+    SweepStalls(w);
+  });
 }
 
 void ServerImpl::Accept(std::size_t index) {
@@ -908,6 +953,7 @@ void ServerImpl::Stop() {
     Worker* worker = w.get();
     asio::post(worker->io, [worker] {
       worker->stopping = true;
+      worker->stall_sweep->cancel();
       // OnStop may close and erase: iterate over a copy.
       std::vector<Connection*> all(worker->connections.begin(), worker->connections.end());
       for (Connection* c : all) c->OnStop();
@@ -1009,6 +1055,7 @@ std::string ServerImpl::Info(std::string_view section) const {
     WorkerStats::Add(sum.connections, s.connections.load(std::memory_order_relaxed));
     WorkerStats::Add(sum.rejected, s.rejected.load(std::memory_order_relaxed));
     WorkerStats::Add(sum.protocol_errors, s.protocol_errors.load(std::memory_order_relaxed));
+    WorkerStats::Add(sum.output_limit_closes, s.output_limit_closes.load(std::memory_order_relaxed));
     WorkerStats::Add(sum.durable_waits, s.durable_waits.load(std::memory_order_relaxed));
     last_durable_wait_nanos = std::max(last_durable_wait_nanos, s.last_durable_wait_nanos.load(std::memory_order_relaxed));
     absl::StrAppend(&threads, "io_thread_", w->index, ":commands=", commands,
@@ -1031,7 +1078,8 @@ std::string ServerImpl::Info(std::string_view section) const {
   if (want("stats")) {
     absl::StrAppend(&text, "# Stats\r\ntotal_connections_received:", sum.connections.load(),
                     "\r\ntotal_commands_processed:", sum.commands.load(), "\r\nrejected_connections:",
-                    sum.rejected.load(), "\r\nprotocol_errors:", sum.protocol_errors.load(), "\r\n", threads,
+                    sum.rejected.load(), "\r\nprotocol_errors:", sum.protocol_errors.load(),
+                    "\r\nclient_output_buffer_limit_disconnections:", sum.output_limit_closes.load(), "\r\n", threads,
                     "\r\n");
   }
   if (want("persistence")) {

@@ -19,6 +19,7 @@
 #ifndef FLASHSTOCK_TOOLS_SERVER_SERVER_H_
 #define FLASHSTOCK_TOOLS_SERVER_SERVER_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -32,6 +33,10 @@ namespace flashstock::server {
 
 inline constexpr std::uint16_t kDefaultPort = 7379;
 inline constexpr std::size_t kDefaultMaxClients = 10000;
+// --client-output-stall-ms: default, and the bounds the flag accepts.
+inline constexpr std::int64_t kDefaultOutputStallMs = 30'000;
+inline constexpr std::int64_t kOutputStallMsMin = 100;
+inline constexpr std::int64_t kOutputStallMsMax = 3'600'000;
 
 struct ServerOptions {
   // Addresses to listen on; the default is loopback only, as Redis.
@@ -54,6 +59,9 @@ struct ServerOptions {
   // "ADDR:PORT" to serve GET /metrics (Prometheus text format) on, from
   // prometheus-cpp's own HTTP threads; empty for none. Port 0 picks one.
   std::string metrics{};
+  // A client whose answers reach the output limit (kOutputBytesSoftMax in
+  // server.cc) and stay unread this long is closed.
+  std::chrono::milliseconds output_stall{kDefaultOutputStallMs};
   // What INFO and CONFIG GET report as the durability mode.
   std::string durability_name = "none";
 };
