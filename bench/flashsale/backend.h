@@ -28,6 +28,14 @@ class BackendClient {
   virtual ~BackendClient() = default;
   // Takes `units` of SKU `sku` (in [0, sku_count)) or refuses.
   virtual TakeStatus Take(std::uint32_t sku, std::int64_t units) = 0;
+  // Pipelining: sends the takes of skus[0..count) (`units` each) before
+  // reading any answer, then reads the `count` answers in order into
+  // statuses[0..count). Used by the runner only when the back end says it
+  // pipelines() and the depth is above 1; the default takes one at a time.
+  virtual void TakeBatch(const std::uint32_t* skus, int count, std::int64_t units,
+                         TakeStatus* statuses) {
+    for (int i = 0; i < count; ++i) statuses[i] = Take(skus[i], units);
+  }
   // Why the last kError happened.
   virtual std::string last_error() const { return {}; }
 };
@@ -45,6 +53,13 @@ class Backend {
   // Time one take in this many. In-memory back ends take ~10-100 ns, about
   // what two clock reads cost, so they sample; databases time every take.
   virtual int latency_sample_every() const { return 1; }
+  // True for the network back ends: their clients' TakeBatch() writes a
+  // batch of commands at once. Rows of the others run unpipelined only.
+  virtual bool pipelines() const { return false; }
+  // CPU seconds (user + system) used so far by the server process the back
+  // end started for this row; negative for in-process back ends (their
+  // work is the bench's own CPU) and servers the bench did not start.
+  virtual double ServerCpuSeconds() const { return -1; }
 
   // (Re)creates `sku_count` SKUs numbered 0.. with `stock_per_sku` units each.
   virtual absl::Status Load(std::uint32_t sku_count, std::int64_t stock_per_sku) = 0;

@@ -43,6 +43,18 @@ enum class PgPattern { kSelectForUpdate, kConditionalUpdate, kCheckConstraint };
 std::unique_ptr<Backend> MakePostgresBackend(PgPattern pattern, bool sync_commit_off,
                                              const PgCluster* cluster);
 
+// network_backend.cc: over loopback sockets to a server started per row
+// (hiredis, one connection per client; pipelines). `variant` for
+// flashstock-serve is the durability ("none", "async", "sync": a fresh
+// journal under work_dir); for redis-lua "none" (--save "") or "aof"
+// (--appendonly yes --appendfsync always). Fails when the binary is missing.
+absl::StatusOr<std::unique_ptr<Backend>> MakeFlashstockServeBackend(const std::string& variant,
+                                                                    const std::string& flashstock_bin,
+                                                                    const std::string& work_dir);
+absl::StatusOr<std::unique_ptr<Backend>> MakeRedisLuaBackend(const std::string& variant,
+                                                             const std::string& redis_bin,
+                                                             const std::string& work_dir);
+
 }  // namespace flashsale
 
 #endif  // FLASHSTOCK_BENCH_FLASHSALE_BACKENDS_H_

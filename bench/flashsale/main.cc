@@ -31,7 +31,10 @@ constexpr const char* kUsage = R"(usage: flashsale-bench [flags]
   --clients LIST     client counts (default: 1,2,4,16); a client is a thread,
                      and for a database a connection in its own thread
   --backends LIST    all (default), or names from --list, a system (sqlite),
-                     or a family (postgres, atomic)
+                     or a family (postgres, atomic, network); the network back
+                     ends (flashstock-serve/*, redis-lua/*) run only when named
+  --pipeline LIST    takes in flight per client for the network back ends
+                     (default 1); each depth is its own row, e.g. 1,16
   --duration S       seconds per row (default 1)
   --ops N            takes per row in all clients (default 0: no limit); with
                      --duration, whichever comes first
@@ -43,6 +46,9 @@ constexpr const char* kUsage = R"(usage: flashsale-bench [flags]
   --dir DIR          scratch space (SQLite files, the PostgreSQL cluster,
                      the fdatasync probe) (default: $TMPDIR or /var/tmp)
   --pg-bin DIR       PostgreSQL binaries (default /usr/lib/postgresql/1x/bin)
+  --flashstock-bin F the flashstock binary for flashstock-serve (default: the
+                     one this build made)
+  --redis-bin F      redis-server for redis-lua (default: redis-server on PATH)
   --fsync-seconds S  fdatasync reference probe length (default 1; 0 skips it)
   --list             print the back ends and exit
 Exit status: 0 all rows correct, 1 a row FAILED, 2 usage, 130 interrupted.
@@ -75,15 +81,21 @@ std::vector<std::string> Split(const std::string& s) {
   return out;
 }
 
+// Most clients in a row, and most takes in flight per client.
+constexpr int kCountMax = 1024;
+
 struct Flags {
   std::vector<Distribution> distributions = {Distribution::kHot, Distribution::kSkewed,
                                              Distribution::kUniform};
   std::vector<SaleMode> modes = {SaleMode::kSellOut, SaleMode::kSteady};
   std::vector<int> clients = {1, 2, 4, 16};
   std::vector<std::string> backends = {"all"};
+  std::vector<int> pipelines = {1};
   RowLimits limits;
   WorkloadFlags workload;
   std::string json, plot, dir, pg_bin;
+  std::string flashstock_bin = FLASHSALE_FLASHSTOCK_BIN;
+  std::string redis_bin = "redis-server";
   double fsync_seconds = 1;
   bool list = false;
 };
@@ -127,13 +139,20 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
         if (!mode) return bad("unknown mode '" + m + "'");
         f->modes.push_back(*mode);
       }
-    } else if (flag == "--clients") {
-      f->clients.clear();
+    } else if (flag == "--clients" || flag == "--pipeline") {
+      std::vector<int>& counts = flag == "--clients" ? f->clients : f->pipelines;
+      counts.clear();
       for (const std::string& c : Split(v)) {
         const int n = std::atoi(c.c_str());
-        if (n < 1 || n > 1024) return bad("clients must be 1..1024, got '" + c + "'");
-        f->clients.push_back(n);
+        if (n < 1 || n > kCountMax) {
+          return bad(flag + " takes counts 1.." + std::to_string(kCountMax) + ", got '" + c + "'");
+        }
+        counts.push_back(n);
       }
+    } else if (flag == "--flashstock-bin") {
+      f->flashstock_bin = v;
+    } else if (flag == "--redis-bin") {
+      f->redis_bin = v;
     } else if (flag == "--backends") {
       f->backends = Split(v);
     } else if (flag == "--duration") {
@@ -167,7 +186,8 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
     }
   }
   if (f->limits.duration_s <= 0 && f->limits.ops == 0) return bad("give --duration or --ops");
-  if (f->distributions.empty() || f->modes.empty() || f->clients.empty() || f->backends.empty()) {
+  if (f->distributions.empty() || f->modes.empty() || f->clients.empty() || f->backends.empty() ||
+      f->pipelines.empty()) {
     return bad("empty list");
   }
   return true;
@@ -217,6 +237,9 @@ int Main(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  // A server that dies mid-row must fail the row (hiredis sees EPIPE), not
+  // kill the bench: hiredis writes with write(2), which raises SIGPIPE.
+  signal(SIGPIPE, SIG_IGN);
 
   if (flags.dir.empty()) {
     const char* tmp = std::getenv("TMPDIR");
@@ -249,7 +272,10 @@ int Main(int argc, char** argv) {
   }
   if (g_interrupted.load()) return 130;
 
-  BackendContext context{.work_dir = work.path(), .pg = pg.get()};
+  BackendContext context{.work_dir = work.path(),
+                         .pg = pg.get(),
+                         .flashstock_bin = flags.flashstock_bin,
+                         .redis_bin = flags.redis_bin};
   std::vector<std::unique_ptr<Backend>> backends;
   for (const BackendEntry* e : picked) {
     if (e->needs_postgres && pg == nullptr) continue;
@@ -272,8 +298,12 @@ int Main(int argc, char** argv) {
   }
 
   const bool tty = isatty(2) != 0;
+  std::size_t rows_per_setting = 0;  // per workload and client count
+  for (const std::unique_ptr<Backend>& b : backends) {
+    rows_per_setting += b->pipelines() ? flags.pipelines.size() : 1;
+  }
   const std::size_t total =
-      flags.distributions.size() * flags.modes.size() * flags.clients.size() * backends.size();
+      flags.distributions.size() * flags.modes.size() * flags.clients.size() * rows_per_setting;
   std::size_t n = 0;
   std::vector<RowResult> rows;
   for (Distribution d : flags.distributions) {
@@ -283,15 +313,22 @@ int Main(int argc, char** argv) {
       if (d == Distribution::kSkewed) zipf = std::make_unique<ZipfTable>(workload.sku_count, workload.zipf_theta);
       for (int clients : flags.clients) {
         for (const std::unique_ptr<Backend>& b : backends) {
-          if (g_interrupted.load()) break;
-          ++n;
-          std::fprintf(stderr, "%s[%zu/%zu] %s, %d client%s, %s/%s ...", tty ? "\r\033[K" : "", n,
-                       total, workload.Name().c_str(), clients, clients == 1 ? "" : "s",
-                       b->system().c_str(), b->variant().c_str());
-          RowResult row = RunRow(*b, workload, zipf.get(), clients, flags.limits, &g_interrupted);
-          std::fprintf(stderr, " %.0f ops/s %s%s", row.ops_per_sec,
-                       std::string(VerdictName(row.check.verdict)).c_str(), tty ? "" : "\n");
-          rows.push_back(std::move(row));
+          // Back ends that do not pipeline run once, at depth 1.
+          const std::vector<int> depths = b->pipelines() ? flags.pipelines : std::vector<int>{1};
+          for (int depth : depths) {
+            if (g_interrupted.load()) break;
+            ++n;
+            std::fprintf(stderr, "%s[%zu/%zu] %s, %d client%s, %s/%s%s ...", tty ? "\r\033[K" : "", n,
+                         total, workload.Name().c_str(), clients, clients == 1 ? "" : "s",
+                         b->system().c_str(), b->variant().c_str(),
+                         depth > 1 ? (" P" + std::to_string(depth)).c_str() : "");
+            RowLimits limits = flags.limits;
+            limits.pipeline = depth;
+            RowResult row = RunRow(*b, workload, zipf.get(), clients, limits, &g_interrupted);
+            std::fprintf(stderr, " %.0f ops/s %s%s", row.ops_per_sec,
+                         std::string(VerdictName(row.check.verdict)).c_str(), tty ? "" : "\n");
+            rows.push_back(std::move(row));
+          }
         }
       }
     }

@@ -13,6 +13,16 @@ BackendEntry Pg(const std::string& name, PgPattern pattern, bool sync_commit_off
           }};
 }
 
+using NetFactory = Made (*)(const std::string& variant, const std::string& bin,
+                           const std::string& work_dir);
+
+BackendEntry Net(const std::string& name, NetFactory factory, const std::string& variant) {
+  const bool serve = name.compare(0, 17, "flashstock-serve/") == 0;
+  return {name, false, false, [factory, variant, serve](const BackendContext& c) -> Made {
+            return factory(variant, serve ? c.flashstock_bin : c.redis_bin, c.work_dir);
+          }};
+}
+
 bool StartsWith(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
@@ -47,6 +57,13 @@ const std::vector<BackendEntry>& Registry() {
       Pg("pg-cond-update/sync_commit=off", PgPattern::kConditionalUpdate, true),
       Pg("pg-check/shipped", PgPattern::kCheckConstraint, false),
       Pg("pg-check/sync_commit=off", PgPattern::kCheckConstraint, true),
+      // Over loopback sockets to a server started per row: only when named
+      // (or "network"), so the default run and the demo need no servers.
+      Net("flashstock-serve/none", &MakeFlashstockServeBackend, "none"),
+      Net("flashstock-serve/async", &MakeFlashstockServeBackend, "async"),
+      Net("flashstock-serve/sync", &MakeFlashstockServeBackend, "sync"),
+      Net("redis-lua/none", &MakeRedisLuaBackend, "none"),
+      Net("redis-lua/aof", &MakeRedisLuaBackend, "aof"),
       {"rigged-oversell/checker-test", false, false,
        [](const BackendContext&) -> Made { return MakeRiggedOversellBackend(); }},
   };
@@ -58,6 +75,7 @@ bool Picks(const std::string& token, const BackendEntry& entry) {
   if (token == entry.name || StartsWith(entry.name, token + "/")) return true;
   if (token == "postgres" || token == "pg") return StartsWith(entry.name, "pg-");
   if (token == "atomic") return StartsWith(entry.name, "atomic-");
+  if (token == "network") return StartsWith(entry.name, "flashstock-serve/") || StartsWith(entry.name, "redis-lua/");
   return false;
 }
 

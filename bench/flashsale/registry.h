@@ -19,6 +19,8 @@ class PgCluster;
 struct BackendContext {
   std::string work_dir;             // files (SQLite databases, journals) go here
   const PgCluster* pg = nullptr;    // null when PostgreSQL is not running
+  std::string flashstock_bin;       // `flashstock` for the flashstock-serve rows
+  std::string redis_bin;            // `redis-server` for the redis-lua rows
 };
 
 struct BackendEntry {
@@ -32,7 +34,8 @@ const std::vector<BackendEntry>& Registry();
 
 // True when a --backends token picks `entry`: "all" (every default back end),
 // the exact name, its system ("sqlite" picks both variants), or a family:
-// "postgres"/"pg" (every pg-*), "atomic" (both atomics).
+// "postgres"/"pg" (every pg-*), "atomic" (both atomics), "network" (every
+// back end over sockets: flashstock-serve/*, redis-lua/*; not in "all").
 bool Picks(const std::string& token, const BackendEntry& entry);
 
 }  // namespace flashsale

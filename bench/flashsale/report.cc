@@ -35,7 +35,18 @@ std::string Ratio(double r) {
   return Fmt("%.2fx", r);
 }
 
-std::string Name(const RowResult& r) { return r.system + "/" + r.variant; }
+// "system/variant", and " P16" for a pipelined row.
+std::string Name(const RowResult& r) {
+  return r.system + "/" + r.variant + (r.pipeline > 1 ? " P" + std::to_string(r.pipeline) : "");
+}
+
+// "client 0.93 + server 1.01 cores": the row's CPU over its wall time, for
+// rows with a server process; empty for the others.
+std::string CpuSplit(const RowResult& r) {
+  if (r.server_cpu_s < 0 || r.seconds <= 0) return "";
+  return Fmt("client %.2f", r.client_cpu_s / r.seconds) +
+         Fmt(" + server %.2f cores", r.server_cpu_s / r.seconds);
+}
 
 std::string JsonString(const std::string& s) {
   std::string out = "\"";
@@ -78,11 +89,12 @@ std::optional<double> FlashstockOverRow(const std::vector<RowResult>& rows, cons
 
 void PrintTable(std::FILE* out, const std::vector<RowResult>& rows,
                 const std::optional<FsyncRate>& fsync) {
-  std::fprintf(out, "%-17s %-17s %-16s %7s %9s %8s %8s %8s %10s %8s %8s %8s  %s\n", "system",
-               "variant", "workload", "clients", "ops/s", "p50_us", "p99_us", "p999_us", "sold",
+  std::fprintf(out, "%-17s %-17s %-16s %7s %3s %9s %8s %8s %8s %10s %8s %8s %8s  %s\n", "system",
+               "variant", "workload", "clients", "P", "ops/s", "p50_us", "p99_us", "p999_us", "sold",
                "oversold", "left", "fs/this", "check");
   std::vector<const RowResult*> failed;
   bool any_info = false;
+  bool any_cpu = false;
   for (const RowResult& r : rows) {
     const std::optional<double> ratio = FlashstockOverRow(rows, r);
     std::string check(VerdictName(r.check.verdict));
@@ -93,23 +105,31 @@ void PrintTable(std::FILE* out, const std::vector<RowResult>& rows,
     }
     const std::string oversold = std::to_string(r.check.oversold_units) +
                                  (r.check.verdict == Verdict::kInfo ? "*" : "");
-    std::fprintf(out, "%-17s %-17s %-16s %7d %9s %8s %8s %8s %10lld %8s %8s %8s  %s\n",
-                 r.system.c_str(), r.variant.c_str(), r.workload.c_str(), r.clients,
+    const std::string cpu = CpuSplit(r);
+    any_cpu = any_cpu || !cpu.empty();
+    std::fprintf(out, "%-17s %-17s %-16s %7d %3d %9s %8s %8s %8s %10lld %8s %8s %8s  %s%s\n",
+                 r.system.c_str(), r.variant.c_str(), r.workload.c_str(), r.clients, r.pipeline,
                  Rate(r.ops_per_sec).c_str(), Micros(r.p50_us).c_str(), Micros(r.p99_us).c_str(),
                  Micros(r.p999_us).c_str(), static_cast<long long>(r.check.accepted_units),
                  oversold.c_str(),
                  r.sell_out ? std::to_string(r.check.final_units).c_str() : "-",
-                 ratio ? Ratio(*ratio).c_str() : "-", check.c_str());
+                 ratio ? Ratio(*ratio).c_str() : "-", check.c_str(), cpu.empty() ? "" : ("  " + cpu).c_str());
   }
   if (fsync) {
-    std::fprintf(out, "%-17s %-17s %-16s %7d %9s %8s %8s %8s   (reference: the disk's own limit)\n",
-                 "fdatasync", "64B-prealloc", "-", 1, Rate(fsync->per_sec).c_str(),
+    std::fprintf(out, "%-17s %-17s %-16s %7d %3d %9s %8s %8s %8s   (reference: the disk's own limit)\n",
+                 "fdatasync", "64B-prealloc", "-", 1, 1, Rate(fsync->per_sec).c_str(),
                  Micros(fsync->p50_us).c_str(), Micros(fsync->p99_us).c_str(),
                  Micros(fsync->p999_us).c_str());
   }
   std::fprintf(out,
                "ops/s counts every buyer answered (sold or refused); fs/this = flashstock/none ops/s "
                "divided by the row's, same workload and clients; left = units unsold (sell-out rows).\n");
+  if (any_cpu) {
+    std::fprintf(out,
+                 "P = takes in flight per client (pipelined rows: a take's latency is its batch's "
+                 "round trip); cores = CPU seconds over the row's wall time, client = this "
+                 "process, server = the server child (/proc/PID/stat); they share the machine.\n");
+  }
   if (any_info) {
     std::fprintf(out,
                  "* atomic-fetch_sub is the physical limit (one RMW, no floor check): it oversells "
@@ -151,12 +171,14 @@ absl::Status WriteJson(const std::string& path, const std::vector<RowResult>& ro
     const RowResult& r = rows[i];
     std::fprintf(f,
                  "  {\"system\": %s, \"variant\": %s, \"workload\": %s, \"clients\": %d, "
+                 "\"pipeline\": %d, \"client_cpu_s\": %.3f, \"server_cpu_s\": %.3f, "
                  "\"ops\": %llu, \"accepted\": %llu, \"refused\": %llu, \"oversold\": %lld, "
                  "\"ops_per_sec\": %.1f, \"p50_us\": %.3f, \"p99_us\": %.3f, \"p999_us\": %.3f, "
                  "\"seconds\": %.3f, \"left\": %lld, \"unsold_with_demand\": %lld, "
                  "\"conservation_off\": %lld, \"check\": %s, \"why\": %s}%s\n",
                  JsonString(r.system).c_str(), JsonString(r.variant).c_str(),
-                 JsonString(r.workload).c_str(), r.clients, static_cast<unsigned long long>(r.ops),
+                 JsonString(r.workload).c_str(), r.clients, r.pipeline, r.client_cpu_s,
+                 r.server_cpu_s, static_cast<unsigned long long>(r.ops),
                  static_cast<unsigned long long>(r.accepted),
                  static_cast<unsigned long long>(r.refused),
                  static_cast<long long>(r.check.oversold_units), r.ops_per_sec, r.p50_us, r.p99_us,

@@ -1,5 +1,8 @@
 #include "runner.h"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <latch>
@@ -33,6 +36,52 @@ struct alignas(flashstock::kCacheLineSize) StopFlag {
   std::atomic<bool> stop{false};
 };
 
+double ProcessCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// Most takes one pipelined batch holds.
+constexpr int kPipelineMax = 1024;
+
+// A client's loop at pipeline depth > 1: `depth` takes sent, then their
+// answers read; a take's latency is its batch's round trip (sampled once per
+// batch, recorded for each take in it). Accounting per take is the
+// unpipelined loop's. The stop flag is checked per batch.
+void RunPipelined(ClientState& st, KeyStream& stream, BackendClient& client, std::int64_t units,
+                  std::uint64_t budget, int depth, const StopFlag& flag) {
+  std::uint32_t skus[kPipelineMax];
+  TakeStatus statuses[kPipelineMax];
+  for (std::uint64_t i = 0; i < budget;) {
+    // Relaxed: as in the unpipelined loop.
+    if (flag.stop.load(std::memory_order_relaxed)) break;
+    const int count = static_cast<int>(std::min<std::uint64_t>(depth, budget - i));
+    for (int k = 0; k < count; ++k) skus[k] = stream.Next();
+    const Clock::time_point t0 = Clock::now();
+    client.TakeBatch(skus, count, units, statuses);
+    const std::uint64_t batch_ns = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
+    i += count;
+    for (int k = 0; k < count; ++k) {
+      st.histogram.Record(batch_ns);
+      ++st.ops;
+      if (statuses[k] == TakeStatus::kAccepted) {
+        ++st.accepted;
+        st.tally.accepted_units[skus[k]] += units;
+      } else if (statuses[k] == TakeStatus::kRefused) {
+        ++st.refused;
+        ++st.tally.refusals[skus[k]];
+      } else {
+        ++st.tally.errors;
+        st.tally.first_error = client.last_error();
+        return;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 RowResult RunRow(Backend& backend, const Workload& workload, const ZipfTable* zipf, int clients,
@@ -43,6 +92,8 @@ RowResult RunRow(Backend& backend, const Workload& workload, const ZipfTable* zi
   row.workload = workload.Name();
   row.sell_out = workload.mode == SaleMode::kSellOut;
   row.clients = clients;
+  const int depth = backend.pipelines() ? std::clamp(limits.pipeline, 1, kPipelineMax) : 1;
+  row.pipeline = depth;
   auto setup_failed = [&row](const absl::Status& s) {
     row.check.verdict = Verdict::kFailed;
     row.check.why = "setup: " + std::string(s.message());
@@ -80,33 +131,39 @@ RowResult RunRow(Backend& backend, const Workload& workload, const ZipfTable* zi
       const std::int64_t units = workload.units_per_take;
       int countdown = 1;  // time the first take, then one in sample_every
       gate.arrive_and_wait();
-      for (std::uint64_t i = 0; i < budget; ++i) {
-        // Relaxed: the flag publishes nothing; results reach the main thread
-        // through join().
-        if (flag.stop.load(std::memory_order_relaxed)) break;
-        const std::uint32_t sku = stream.Next();
-        TakeStatus status;
-        if (--countdown == 0) {
-          countdown = sample_every;
-          const Clock::time_point t0 = Clock::now();
-          status = client.Take(sku, units);
-          st.histogram.Record(static_cast<std::uint64_t>(
-              std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
-        } else {
-          status = client.Take(sku, units);
-        }
-        ++st.ops;
-        if (status == TakeStatus::kAccepted) {
-          ++st.accepted;
-          st.tally.accepted_units[sku] += units;
-        } else if (status == TakeStatus::kRefused) {
-          ++st.refused;
-          ++st.tally.refusals[sku];
-        } else {
-          // The unit may or may not have moved: stop; the row fails.
-          ++st.tally.errors;
-          st.tally.first_error = client.last_error();
-          break;
+      // Chosen once per client: the unpipelined loop is the one the
+      // in-process rows have always been timed in, with no branch added.
+      if (depth > 1) {
+        RunPipelined(st, stream, client, units, budget, depth, flag);
+      } else {
+        for (std::uint64_t i = 0; i < budget; ++i) {
+          // Relaxed: the flag publishes nothing; results reach the main thread
+          // through join().
+          if (flag.stop.load(std::memory_order_relaxed)) break;
+          const std::uint32_t sku = stream.Next();
+          TakeStatus status;
+          if (--countdown == 0) {
+            countdown = sample_every;
+            const Clock::time_point t0 = Clock::now();
+            status = client.Take(sku, units);
+            st.histogram.Record(static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
+          } else {
+            status = client.Take(sku, units);
+          }
+          ++st.ops;
+          if (status == TakeStatus::kAccepted) {
+            ++st.accepted;
+            st.tally.accepted_units[sku] += units;
+          } else if (status == TakeStatus::kRefused) {
+            ++st.refused;
+            ++st.tally.refusals[sku];
+          } else {
+            // The unit may or may not have moved: stop; the row fails.
+            ++st.tally.errors;
+            st.tally.first_error = client.last_error();
+            break;
+          }
         }
       }
       st.end = Clock::now();
@@ -116,6 +173,8 @@ RowResult RunRow(Backend& backend, const Workload& workload, const ZipfTable* zi
     });
   }
 
+  const double server_cpu_start = backend.ServerCpuSeconds();
+  const double client_cpu_start = ProcessCpuSeconds();
   gate.arrive_and_wait();
   const Clock::time_point start = Clock::now();
   const bool timed = limits.duration_s > 0 || limits.ops == 0;
@@ -133,6 +192,8 @@ RowResult RunRow(Backend& backend, const Workload& workload, const ZipfTable* zi
   }
   flag.stop.store(true, std::memory_order_relaxed);
   for (std::thread& t : threads) t.join();
+  row.client_cpu_s = ProcessCpuSeconds() - client_cpu_start;
+  if (server_cpu_start >= 0) row.server_cpu_s = backend.ServerCpuSeconds() - server_cpu_start;
 
   Clock::time_point end = start;
   Tally tally(workload.sku_count);
