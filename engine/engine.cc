@@ -6,14 +6,16 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "checkpointer.h"
+#include "journal/checkpointer.h"
 #include "flashstock/validate.h"
-#include "internal/check.h"
-#include "internal/file.h"
-#include "internal/forget_rule.h"
-#include "internal/test_point.h"
-#include "journal_writer.h"
-#include "recovery.h"
+#include "base/check.h"
+#include "base/file.h"
+#include "base/forget_rule.h"
+#include "base/test_point.h"
+#include "journal/journal_writer.h"
+#include "journal/recovery.h"
+#include "orders/order_book.h"
+#include "orders/order_journal.h"
 
 namespace flashstock {
 namespace {
@@ -132,22 +134,22 @@ class EngineOrderJournal final : public OrderJournal {
 
 Engine::Engine(const EngineOptions& options) : Engine(options, options.skus_max) {
   FLASHSTOCK_CHECK(options.durability == Durability::kNone);
-  if (options.expiry_thread) orders_.StartExpiryThread();
+  if (options.expiry_thread) orders_->StartExpiryThread();
 }
 
 // Does not start the expiry thread: Open restores orders first.
 Engine::Engine(const EngineOptions& options, std::uint32_t skus_max)
     : catalog_(skus_max),
       durability_(options.durability),
-      orders_(&catalog_, options.clock != nullptr ? options.clock : Clock::Steady(), options.orders_max,
-              options.order_retention_ms) {}
+      orders_(std::make_unique<OrderBook>(&catalog_, options.clock != nullptr ? options.clock : Clock::Steady(),
+                                          options.orders_max, options.order_retention_ms)) {}
 
 Engine::~Engine() {
   // The expiry thread journals expiries: stop it before the journal goes.
   // The checkpointer's thread talks to the writer and the writer's thread
   // calls the checkpointer: stop the former, then the writer, then free.
-  orders_.StopExpiryThread();
-  orders_.SetJournal(nullptr);
+  orders_->StopExpiryThread();
+  orders_->SetJournal(nullptr);
   if (checkpointer_ != nullptr) checkpointer_->Stop();
   journal_.reset();
   checkpointer_.reset();
@@ -237,13 +239,13 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
       for (std::uint32_t i = 0; i < e->line_count; ++i) lines[i] = {SkuHandle{e->lines[i].sku}, e->lines[i].quantity};
       const std::span<const OrderLine> span(lines.data(), e->line_count);
       if (e->state == OrderState::kFailed) {
-        if (engine->orders_.RestoreFailed(id, span, e->short_line, e->available).ok()) {
+        if (engine->orders_->RestoreFailed(id, span, e->short_line, e->available).ok()) {
           // Best effort: not remembered if it does not fit.
-          (void)engine->orders_.RestoreChangedAt(id, to_steady(e->changed));
+          (void)engine->orders_->RestoreChangedAt(id, to_steady(e->changed));
         }
         continue;
       }
-      const OrderResult held = engine->orders_.RestoreHold(id, span, to_steady(e->deadline));
+      const OrderResult held = engine->orders_->RestoreHold(id, span, to_steady(e->deadline));
       if (!held.ok()) {
         if (e->state == OrderState::kHeld) {
           return absl::FailedPreconditionError(absl::StrCat(
@@ -261,15 +263,15 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
       }
       OrderResult closed{Outcome::kOk};
       if (e->state == OrderState::kReturned) {
-        closed = engine->orders_.RestoreClose(id, OrderState::kCommitted);
-        if (closed.ok()) closed = engine->orders_.RestoreClose(id, OrderState::kReturned);
+        closed = engine->orders_->RestoreClose(id, OrderState::kCommitted);
+        if (closed.ok()) closed = engine->orders_->RestoreClose(id, OrderState::kReturned);
       } else if (e->state != OrderState::kHeld) {
-        closed = engine->orders_.RestoreClose(id, e->state);
+        closed = engine->orders_->RestoreClose(id, e->state);
       }
       FLASHSTOCK_CHECK(closed.ok());
       // Retention runs from the close, not from this restore, so the book
       // forgets it before the checkpointer prunes it (docs/design.md).
-      if (e->state != OrderState::kHeld) (void)engine->orders_.RestoreChangedAt(id, to_steady(e->changed));
+      if (e->state != OrderState::kHeld) (void)engine->orders_->RestoreChangedAt(id, to_steady(e->changed));
     }
     // The counters must now be what the records fold to.
     const std::vector<journal::SkuLevels> want = state.Levels();
@@ -304,11 +306,11 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   engine->checkpointer_->Start(engine->journal_.get());
   engine->order_journal_ =
       std::make_unique<EngineOrderJournal>(engine->journal_.get(), options.durability, wall_offset);
-  engine->orders_.SetJournal(engine->order_journal_.get());
+  engine->orders_->SetJournal(engine->order_journal_.get());
   // Holds whose deadline passed while the engine was down expire now, and
   // the expiries are journaled like any other.
-  (void)engine->orders_.Sweep();
-  if (options.expiry_thread) engine->orders_.StartExpiryThread();
+  (void)engine->orders_->Sweep();
+  if (options.expiry_thread) engine->orders_->StartExpiryThread();
   return engine;
 }
 
@@ -639,7 +641,17 @@ StockResult Engine::SetFloor(std::string_view name, std::int64_t floor) {
   return sku ? SetFloor(*sku, floor) : StockResult{why, 0, 0};
 }
 
-// ---- Orders (issue 4) ----------------------------------------------------------
+// ---- Orders ------------------------------------------------------------------
+
+OrderResult Engine::Reserve(OrderId id, std::span<const OrderLine> lines, std::int64_t ttl_ms) {
+  return orders_->Reserve(id, lines, ttl_ms);
+}
+OrderResult Engine::Commit(OrderId id) { return orders_->Commit(id); }
+OrderResult Engine::Cancel(OrderId id) { return orders_->Cancel(id); }
+OrderResult Engine::Return(OrderId id) { return orders_->Return(id); }
+std::optional<OrderInfo> Engine::GetOrder(OrderId id) const { return orders_->Get(id); }
+std::size_t Engine::SweepExpired() { return orders_->Sweep(); }
+ExpiryStats Engine::expiry_stats() const { return orders_->expiry_stats(); }
 
 StockLevels Engine::Levels(SkuHandle sku) const {
   if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku};

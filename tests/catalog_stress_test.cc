@@ -9,7 +9,7 @@
 
 #include "flashstock/catalog.h"
 #include "gtest/gtest.h"
-#include "internal/reader_slots.h"
+#include "base/reader_slots.h"
 
 namespace flashstock {
 namespace {

@@ -38,7 +38,7 @@
 #include "differential_model.h"
 #include "flashstock/engine.h"
 #include "gtest/gtest.h"
-#include "journal_format.h"
+#include "journal/journal_format.h"
 #include "journal_test_util.h"
 
 namespace flashstock {

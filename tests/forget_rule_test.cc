@@ -1,4 +1,4 @@
-// When an order is forgotten (internal/forget_rule.h): one rule, fed only
+// When an order is forgotten (base/forget_rule.h): one rule, fed only
 // what the journal records, for the live book, the snapshot's pruning and
 // recovery; and what follows from it across a restart: a RETURN accepted
 // live survives, and a reused id comes back as its newest incarnation.
@@ -8,9 +8,9 @@
 
 #include "flashstock/engine.h"
 #include "gtest/gtest.h"
-#include "internal/forget_rule.h"
+#include "base/forget_rule.h"
 #include "journal_test_util.h"
-#include "snapshot.h"
+#include "journal/snapshot.h"
 
 namespace flashstock {
 namespace {

@@ -28,7 +28,7 @@
 #include <utility>
 #include <vector>
 
-#include "journal_reader.h"
+#include "journal/journal_reader.h"
 
 namespace flashstock::testing {
 

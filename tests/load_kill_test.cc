@@ -44,7 +44,7 @@
 #include "journal_rule_checker.h"
 #include "journal_test_util.h"
 #include "load.h"
-#include "recovery.h"
+#include "journal/recovery.h"
 
 namespace flashstock {
 namespace {

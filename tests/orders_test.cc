@@ -1,4 +1,4 @@
-#include "flashstock/orders.h"
+#include "flashstock/order.h"
 
 #include <chrono>
 #include <cstdint>
@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine_access.h"
 #include "flashstock/engine.h"
 #include "gtest/gtest.h"
 
@@ -491,7 +492,7 @@ TEST(OrdersRecoveryTest, RestoreHoldsAndClosesThenExpireWhatPassedWhileDown) {
   Engine engine(o);
   ASSERT_TRUE(engine.Define("a", 10).ok());
   const SkuHandle a = *engine.Resolve("a");
-  OrderBook& book = engine.orders();
+  OrderBook& book = internal::EngineAccess::orders(engine);
   const std::vector<OrderLine> two = {{a, 2}};
   // Journaled holds re-apply without a floor check (level 10 - 12 = -2).
   ASSERT_TRUE(book.RestoreHold(1, two, clock.NowNanos() + 5'000'000'000).ok());

@@ -7,8 +7,8 @@
 #include "flashstock/engine.h"
 #include "flashstock/validate.h"
 #include "gtest/gtest.h"
-#include "internal/file.h"
-#include "journal_format.h"
+#include "base/file.h"
+#include "journal/journal_format.h"
 #include "journal_test_util.h"
 
 namespace flashstock {

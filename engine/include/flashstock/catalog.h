@@ -6,7 +6,7 @@
 // Each shard keeps two copies of an absl::flat_hash_set of indices (keyed by
 // name through a transparent hash), in a left-right scheme: readers look in
 // the copy named by the shard's `active_` index, bracketed by Enter/Leave on
-// their own thread's slot (internal/reader_slots.h); a define, under the one
+// their own thread's slot (base/reader_slots.h); a define, under the one
 // define mutex, inserts into the inactive copy, flips `active_`, waits for
 // readers still in the old copy, then inserts there too. So a by-name lookup
 // writes only its own thread's line and never waits; defines wait briefly.

@@ -1,10 +1,10 @@
-#include "recovery.h"
+#include "journal/recovery.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "internal/file.h"
+#include "base/file.h"
 
 namespace flashstock::journal {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "snapshot.h"
+#include "journal/snapshot.h"
 
 namespace flashstock::journal {
 

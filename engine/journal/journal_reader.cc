@@ -1,4 +1,4 @@
-#include "journal_reader.h"
+#include "journal/journal_reader.h"
 
 #include "absl/strings/str_cat.h"
 #include "flashstock/validate.h"

@@ -3,8 +3,8 @@
 #include <cstring>
 
 #include "absl/hash/hash.h"
-#include "internal/check.h"
-#include "internal/reader_slots.h"
+#include "base/check.h"
+#include "base/reader_slots.h"
 
 namespace flashstock {
 

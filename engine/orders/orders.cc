@@ -1,4 +1,4 @@
-#include "flashstock/orders.h"
+#include "orders/order_book.h"
 
 #include <algorithm>
 #include <chrono>
@@ -10,11 +10,11 @@
 #include "flashstock/catalog.h"
 #include "flashstock/stock_cell.h"
 #include "flashstock/validate.h"
-#include "internal/check.h"
-#include "internal/forget_rule.h"
-#include "internal/test_point.h"
-#include "internal/timer_wheel.h"
-#include "internal/thread_name.h"
+#include "base/check.h"
+#include "base/forget_rule.h"
+#include "base/test_point.h"
+#include "orders/timer_wheel.h"
+#include "base/thread_name.h"
 
 // Memory ordering, edge by edge.
 //
@@ -544,7 +544,7 @@ std::optional<OrderInfo> OrderBook::Get(OrderId id) const {
 
 // ---- The expiry driver ------------------------------------------------------
 
-// The one forget rule (internal/forget_rule.h), fed what the journal records
+// The one forget rule (base/forget_rule.h), fed what the journal records
 // about the slot: its last change and, unless it failed (a failed reserve's
 // record has no deadline), its hold's deadline. So a hold that closed early
 // is kept until its deadline whether or not the driver saw it open.
