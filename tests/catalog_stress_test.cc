@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "flashstock/catalog.h"
+#include "flashstock/internal/catalog.h"
 #include "gtest/gtest.h"
 #include "base/reader_slots.h"
 

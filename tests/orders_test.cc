@@ -504,7 +504,7 @@ TEST(OrdersRecoveryTest, RestoreHoldsAndClosesThenExpireWhatPassedWhileDown) {
   ASSERT_TRUE(book.RestoreClose(3, OrderState::kReturned).ok());
   ASSERT_TRUE(book.RestoreClose(4, OrderState::kCommitted).ok());
   EXPECT_EQ(book.RestoreClose(4, OrderState::kCancelled).outcome, Outcome::kOrderClosed);
-  // A failed reserve restores with kOk (issue 13: it answered kInsufficient).
+  // A failed reserve restores with kOk (it once answered kInsufficient).
   const OrderResult failed = book.RestoreFailed(5, std::vector<OrderLine>{{a, 50}}, 0, 2);
   EXPECT_EQ(failed.outcome, Outcome::kOk);
   EXPECT_EQ(failed.state, OrderState::kFailed);

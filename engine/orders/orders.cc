@@ -7,8 +7,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
-#include "flashstock/catalog.h"
-#include "flashstock/stock_cell.h"
+#include "flashstock/internal/catalog.h"
+#include "flashstock/internal/stock_cell.h"
 #include "flashstock/validate.h"
 #include "base/check.h"
 #include "base/forget_rule.h"
@@ -84,7 +84,8 @@ constexpr std::size_t kLatenessBuckets = 2001;
 
 // Waits for another thread's bounded, non-blocking work (a reserve moving
 // stock, a winner finishing its moves). Spins briefly, then yields, so on
-// two cores the thread we wait for gets to run (STYLE.md, anti-pattern 2).
+// two cores the thread we wait for gets to run: an unbounded spin would
+// starve it.
 class Backoff {
  public:
   void Wait() {
@@ -212,7 +213,8 @@ OrderResult OrderBook::Acknowledge(OrderResult result, const OrderTicket* ticket
 }
 
 std::size_t OrderBook::ShardIndex(std::size_t hash) {
-  // High bits: flat_hash_map filters on the hash's low 7 bits (STYLE.md).
+  // High bits: flat_hash_map filters on the hash's low 7 bits, so shards
+  // picked from those would share them and weaken its filtering.
   return hash >> (sizeof(std::size_t) * 8 - 6) & (kOrderShards - 1);
 }
 

@@ -43,7 +43,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#include "flashstock/catalog.h"
+#include "flashstock/internal/catalog.h"
 #include "flashstock/clock.h"
 #include "flashstock/limits.h"
 #include "flashstock/options.h"
