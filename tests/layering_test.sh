@@ -39,6 +39,6 @@ check engine/base/* -- flashstock/ base/
 check engine/stock/* -- flashstock/ base/ stock/
 check engine/orders/* -- flashstock/ base/ stock/ orders/
 check engine/journal/*.h engine/journal/*.cc engine/journal/inspect/flashstock_journal/*.h -- flashstock/ base/ journal/ flashstock_journal/
-check engine/*.cc engine/*.h -- flashstock/ base/ stock/ orders/ journal/ engine_
+check engine/*.cc engine/*.h -- flashstock/ base/ stock/ orders/ journal/ engine_ order_journal_adapter.h
 check tools/*.cc tools/*.h -- flashstock/ flashstock_journal/ command/ server/ load.h shell.h
 exit $fail

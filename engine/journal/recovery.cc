@@ -179,6 +179,24 @@ absl::StatusOr<Recovered> Recover(const std::string& dir, const RecoveryOptions&
   return out;
 }
 
+absl::Status Replay(const JournalState& state, RecoveryApplier& applier) {
+  for (std::size_t i = 0; i < state.skus.size(); ++i) {
+    if (absl::Status s = applier.ApplySku(static_cast<std::uint32_t>(i), state.skus[i]); !s.ok()) return s;
+  }
+  std::vector<std::pair<std::uint64_t, const OrderEntry*>> sorted;
+  sorted.reserve(state.orders.size());
+  for (const auto& [id, e] : state.orders) sorted.emplace_back(id, &e);
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    const bool ha = a.second->state == OrderState::kHeld, hb = b.second->state == OrderState::kHeld;
+    if (ha != hb) return ha;
+    return a.first < b.first;
+  });
+  for (const auto& [id, e] : sorted) {
+    if (absl::Status s = applier.ApplyOrder(id, *e); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CatchUp(const std::string& dir, std::uint64_t through, JournalState* state) {
   absl::StatusOr<std::vector<SegmentFile>> segments = ListSegments(dir);
   if (!segments.ok()) return segments.status();

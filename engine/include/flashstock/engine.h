@@ -62,6 +62,7 @@ struct EngineAccess;
 namespace journal {
 class JournalWriter;
 class Checkpointer;
+struct JournalState;
 }  // namespace journal
 
 // Journal counters, for benchmarks and the shell's status.
@@ -190,6 +191,12 @@ class Engine {
 
  private:
   Engine(const EngineOptions& options, std::uint32_t skus_max);
+  // Open's steps (engine_open.cc): the options, the recovered state restored
+  // through Restorer (journal/recovery.h's RecoveryApplier), then the threads.
+  class Restorer;
+  static absl::Status CheckOptions(const EngineOptions& options);
+  absl::Status StartJournal(const EngineOptions& options, journal::JournalState&& state,
+                            std::int64_t wall_offset_nanos);
   // Resolves a name for a by-name call, or says why it cannot.
   std::optional<SkuHandle> Lookup(std::string_view name, Outcome* why) const;
   static constexpr int kChangeTake = 0;  // JournaledChange's kinds
