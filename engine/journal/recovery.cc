@@ -37,7 +37,19 @@ absl::StatusOr<std::vector<SegmentFile>> ListSegments(const std::string& dir) {
   return segments;
 }
 
-absl::StatusOr<Recovered> Recover(const std::string& dir, const RecoveryOptions& options) {
+namespace {
+
+// Where reading one segment stopped early, and why ("" if it did not).
+struct SegmentStop {
+  std::string problem;
+  std::uint64_t offset = 0;
+  bool torn = false;  // a torn tail: a crash artifact, not damage
+};
+
+// Loads the newest snapshot that reads clean into *out (none: the empty
+// state); an unreadable one is damage unless salvage, which falls back to
+// an older one. Also removes what an interrupted checkpoint left (repair).
+absl::Status LoadNewestSnapshot(const std::string& dir, const RecoveryOptions& options, Recovered* out) {
   absl::StatusOr<std::vector<std::string>> names = internal::ListDir(dir);
   if (!names.ok()) return names.status();
   std::vector<std::uint64_t> snapshots;
@@ -49,10 +61,7 @@ absl::StatusOr<Recovered> Recover(const std::string& dir, const RecoveryOptions&
     }
   }
   std::sort(snapshots.rbegin(), snapshots.rend());
-
-  Recovered out;
-  RecoveryReport& report = out.report;
-  JournalState& state = out.state;
+  RecoveryReport& report = out->report;
   for (std::uint64_t seq : snapshots) {
     const std::string name = SnapshotFileName(seq);
     absl::StatusOr<std::string> bytes = internal::ReadWholeFile(dir + "/" + name);
@@ -61,10 +70,10 @@ absl::StatusOr<Recovered> Recover(const std::string& dir, const RecoveryOptions&
       loaded = absl::DataLossError(absl::StrCat("holds sequence ", loaded->sequence));
     }
     if (loaded.ok()) {
-      state = std::move(*loaded);
+      out->state = std::move(*loaded);
       report.snapshot = name;
       report.snapshot_sequence = seq;
-      break;
+      return absl::OkStatus();
     }
     if (!options.salvage) {
       return absl::DataLossError(absl::StrCat(dir, "/", name, " at offset 0: ", loaded.status().message(),
@@ -74,7 +83,97 @@ absl::StatusOr<Recovered> Recover(const std::string& dir, const RecoveryOptions&
     report.problem_file = name;
     report.problem = std::string(loaded.status().message());
   }
+  return absl::OkStatus();
+}
 
+// Verifies the records of one segment whose header checked out, folding
+// those after the snapshot (unless `covered`) into *out, and passing each to
+// options.on_record. Records are applied in groups of kReplayWindow, each
+// SKU's state prefetched as its record is read: replay is bound by cache
+// misses on the SKU array (random SKUs), and this overlaps them.
+SegmentStop ReadRecords(SegmentReader& reader, const std::string& name, bool covered,
+                        const RecoveryOptions& options, Recovered* out) {
+  JournalState& state = out->state;
+  SegmentStop stop;
+  constexpr std::size_t kReplayWindow = 32;
+  Record window[kReplayWindow];
+  std::size_t pending = 0;
+  auto apply_window = [&]() -> bool {
+    for (std::size_t k = 0; k < pending; ++k) {
+      const Record& r = window[k];
+      if (!covered && r.sequence > state.sequence) {
+        if (absl::Status s = state.Apply(r); !s.ok()) {
+          stop.problem = absl::StrCat(s.message(), " in record ", r.sequence, " at offset ", r.offset);
+          stop.offset = r.offset;
+          return false;
+        }
+        ++out->report.replayed;
+      }
+      if (options.on_record) options.on_record(name, r);
+    }
+    pending = 0;
+    return true;
+  };
+  bool applied_all = true;
+  while (reader.Next(&window[pending])) {
+    ++out->report.records;
+    const std::uint32_t sku = window[pending].sku;
+    if (sku < state.skus.size()) __builtin_prefetch(&state.skus[sku].level, 1);
+    if (++pending == kReplayWindow && !(applied_all = apply_window())) break;
+  }
+  if (applied_all) applied_all = apply_window();
+  if (stop.problem.empty()) {
+    stop.offset = reader.valid_bytes();
+    if (reader.end() != SegmentReader::End::kClean) {
+      stop.torn = reader.end() == SegmentReader::End::kTornTail;
+      stop.problem = reader.problem();
+    }
+  }
+  return stop;
+}
+
+// What recovery does where a segment stopped early: a torn tail is cut; other
+// damage refuses to open, or with salvage is cut too and every later segment
+// renamed *.dropped. The cut is made durable through options.fs.
+absl::Status HandleStop(const std::string& dir, const std::vector<SegmentFile>& segments, std::size_t i,
+                        std::uint64_t segment_bytes, const SegmentStop& stop, const RecoveryOptions& options,
+                        RecoveryReport* report) {
+  const std::string path = dir + "/" + segments[i].name;
+  report->problem_file = segments[i].name;
+  report->problem_offset = stop.offset;
+  report->problem = stop.problem;
+  report->dropped_bytes = segment_bytes - stop.offset;
+  if (stop.torn) {
+    report->torn_tail = true;
+  } else if (!options.salvage) {
+    return absl::DataLossError(absl::StrCat(path, " at offset ", stop.offset, ": ", stop.problem,
+                                            " (not a torn tail; --salvage opens up to here)"));
+  } else {
+    report->salvaged = true;
+    for (std::size_t j = i + 1; j < segments.size(); ++j) {
+      const std::string later = dir + "/" + segments[j].name;
+      absl::StatusOr<std::string> b = internal::ReadWholeFile(later);
+      if (b.ok()) report->dropped_bytes += b->size();
+      report->dropped_files.push_back(segments[j].name);
+      if (options.repair) {
+        if (absl::Status s = internal::RenameFile(later, later + ".dropped"); !s.ok()) return s;
+      }
+    }
+  }
+  if (!options.repair) return absl::OkStatus();
+  absl::Status s = stop.offset < kSegmentHeaderBytes ? internal::RemoveFile(path)
+                                                      : internal::TruncateFile(path, stop.offset);
+  if (!s.ok()) return s;
+  internal::FileSystem* fs = options.fs != nullptr ? options.fs : internal::FileSystem::Default();
+  return fs->SyncDir(dir);
+}
+
+}  // namespace
+
+absl::StatusOr<Recovered> Recover(const std::string& dir, const RecoveryOptions& options) {
+  Recovered out;
+  if (absl::Status s = LoadNewestSnapshot(dir, options, &out); !s.ok()) return s;
+  JournalState& state = out.state;
   absl::StatusOr<std::vector<SegmentFile>> segments = ListSegments(dir);
   if (!segments.ok()) return segments.status();
   const std::size_t n = segments->size();
@@ -85,94 +184,28 @@ absl::StatusOr<Recovered> Recover(const std::string& dir, const RecoveryOptions&
     const SegmentFile& seg = (*segments)[i];
     const bool covered = i + 1 < n && (*segments)[i + 1].first_sequence <= snapshot_sequence + 1;
     if (covered && !options.read_covered) continue;
-    const bool is_last = i + 1 == n;
-    const std::string path = dir + "/" + seg.name;
-    absl::StatusOr<std::string> bytes = internal::ReadWholeFile(path);
+    absl::StatusOr<std::string> bytes = internal::ReadWholeFile(dir + "/" + seg.name);
     if (!bytes.ok()) return bytes.status();
-    ++report.segments;
+    ++out.report.segments;
 
-    SegmentReader reader(*bytes, is_last);
-    std::uint64_t stop_offset = 0;
-    std::string problem;
-    bool torn = false;
+    SegmentReader reader(*bytes, /*is_last=*/i + 1 == n);
+    SegmentStop stop;
     if (!reader.ReadHeader()) {
-      torn = reader.end() == SegmentReader::End::kTornTail;
-      problem = reader.problem();
+      stop.torn = reader.end() == SegmentReader::End::kTornTail;
+      stop.problem = reader.problem();
     } else if (reader.first_sequence() != seg.first_sequence) {
-      problem = absl::StrCat("header says first sequence ", reader.first_sequence());
+      stop.problem = absl::StrCat("header says first sequence ", reader.first_sequence());
     } else if (!covered && !started && seg.first_sequence > state.sequence + 1) {
-      problem = absl::StrCat("records ", state.sequence + 1, "..", seg.first_sequence - 1, " are missing");
+      stop.problem = absl::StrCat("records ", state.sequence + 1, "..", seg.first_sequence - 1, " are missing");
     } else if (!covered && started && seg.first_sequence != state.sequence + 1) {
-      problem = absl::StrCat("sequence gap between segments (expected ", state.sequence + 1, ")");
+      stop.problem = absl::StrCat("sequence gap between segments (expected ", state.sequence + 1, ")");
     } else {
       if (!covered) started = true;
-      // Records are applied in groups of kReplayWindow, each SKU's state
-      // prefetched as its record is read: replay is bound by cache misses on
-      // the SKU array (random SKUs), and this overlaps them.
-      constexpr std::size_t kReplayWindow = 32;
-      Record window[kReplayWindow];
-      std::size_t pending = 0;
-      auto apply_window = [&]() -> bool {
-        for (std::size_t k = 0; k < pending; ++k) {
-          const Record& r = window[k];
-          if (!covered && r.sequence > state.sequence) {
-            if (absl::Status s = state.Apply(r); !s.ok()) {
-              problem = absl::StrCat(s.message(), " in record ", r.sequence, " at offset ", r.offset);
-              stop_offset = r.offset;
-              return false;
-            }
-            ++report.replayed;
-          }
-          if (options.on_record) options.on_record(seg.name, r);
-        }
-        pending = 0;
-        return true;
-      };
-      bool applied_all = true;
-      while (reader.Next(&window[pending])) {
-        ++report.records;
-        const std::uint32_t sku = window[pending].sku;
-        if (sku < state.skus.size()) __builtin_prefetch(&state.skus[sku].level, 1);
-        if (++pending == kReplayWindow && !(applied_all = apply_window())) break;
-      }
-      if (applied_all) applied_all = apply_window();
-      if (problem.empty()) {
-        stop_offset = reader.valid_bytes();
-        if (reader.end() != SegmentReader::End::kClean) {
-          torn = reader.end() == SegmentReader::End::kTornTail;
-          problem = reader.problem();
-        }
-      }
+      stop = ReadRecords(reader, seg.name, covered, options, &out);
     }
-    if (problem.empty()) continue;
-
-    report.problem_file = seg.name;
-    report.problem_offset = stop_offset;
-    report.problem = problem;
-    report.dropped_bytes = bytes->size() - stop_offset;
-    if (torn) {
-      report.torn_tail = true;
-    } else if (!options.salvage) {
-      return absl::DataLossError(absl::StrCat(path, " at offset ", stop_offset, ": ", problem,
-                                              " (not a torn tail; --salvage opens up to here)"));
-    } else {
-      report.salvaged = true;
-      for (std::size_t j = i + 1; j < n; ++j) {
-        const std::string later = dir + "/" + (*segments)[j].name;
-        absl::StatusOr<std::string> b = internal::ReadWholeFile(later);
-        if (b.ok()) report.dropped_bytes += b->size();
-        report.dropped_files.push_back((*segments)[j].name);
-        if (options.repair) {
-          if (absl::Status s = internal::RenameFile(later, later + ".dropped"); !s.ok()) return s;
-        }
-      }
-    }
-    if (options.repair) {
-      absl::Status s = stop_offset < kSegmentHeaderBytes ? internal::RemoveFile(path)
-                                                         : internal::TruncateFile(path, stop_offset);
-      if (!s.ok()) return s;
-      internal::FileSystem* fs = options.fs != nullptr ? options.fs : internal::FileSystem::Default();
-      if (absl::Status d = fs->SyncDir(dir); !d.ok()) return d;
+    if (stop.problem.empty()) continue;
+    if (absl::Status s = HandleStop(dir, *segments, i, bytes->size(), stop, options, &out.report); !s.ok()) {
+      return s;
     }
     break;
   }
