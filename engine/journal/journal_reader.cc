@@ -1,5 +1,8 @@
 #include "journal/journal_reader.h"
 
+#include <string>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "flashstock/validate.h"
 
@@ -61,6 +64,133 @@ bool SegmentReader::ReadHeader() {
 // trusted, so a damaged length in the newest segment's last record reads as
 // corruption rather than as a torn tail: a crash cuts records short but never
 // leaves a header that disagrees with itself.
+namespace {
+
+bool Bad(std::string* why, std::string problem) {
+  *why = std::move(problem);
+  return false;
+}
+
+// The length a record's header gives, checked against its type before the
+// checksum is: a torn or damaged length must not make the reader trust bytes
+// past the record. `remaining` counts from the header; fields the check
+// reads are read only when present.
+bool LengthFits(std::uint8_t type, std::uint16_t length, std::size_t remaining, const char* payload,
+                std::string* why) {
+  switch (static_cast<RecordType>(type)) {
+    case RecordType::kTake:
+    case RecordType::kRestock:
+    case RecordType::kSetFloor:
+      if (length != kStockPayloadBytes) return Bad(why, absl::StrCat("bad length ", length, " for a stock record"));
+      return true;
+    case RecordType::kDefine: {
+      if (length < PaddedLength(kDefineFixedBytes + kNameBytesMin) ||
+          length > PaddedLength(kDefineFixedBytes + kNameBytesMax) || length % 8 != 0) {
+        return Bad(why, absl::StrCat("bad length ", length, " for a define record"));
+      }
+      if (remaining >= kRecordHeaderBytes + 8) {
+        const std::size_t name_bytes = Get<std::uint8_t>(payload + 4);
+        if (name_bytes < kNameBytesMin || name_bytes > kNameBytesMax ||
+            length != PaddedLength(kDefineFixedBytes + name_bytes)) {
+          return Bad(why, "define length disagrees with its name length");
+        }
+      }
+      return true;
+    }
+    case RecordType::kOrderReserve:
+    case RecordType::kOrderReserveFailed: {
+      const std::size_t fixed =
+          type == static_cast<std::uint8_t>(RecordType::kOrderReserve) ? kOrderReserveFixedBytes : kOrderFailedFixedBytes;
+      if (length < fixed + kOrderLineBytes || length > fixed + kOrderLineBytes * kOrderLinesMax ||
+          (length - fixed) % kOrderLineBytes != 0) {
+        return Bad(why, absl::StrCat("bad length ", length, " for an order reserve record"));
+      }
+      if (remaining >= kRecordHeaderBytes + 20 &&
+          Get<std::uint32_t>(payload + 16) != (length - fixed) / kOrderLineBytes) {
+        return Bad(why, "order record length disagrees with its line count");
+      }
+      return true;
+    }
+    case RecordType::kOrderCommit:
+    case RecordType::kOrderCancel:
+    case RecordType::kOrderReturn:
+    case RecordType::kOrderExpire:
+      if (length != kOrderCloseBytes) return Bad(why, absl::StrCat("bad length ", length, " for an order close record"));
+      return true;
+    default:
+      return Bad(why, absl::StrCat("unknown record type ", type));
+  }
+}
+
+// Decodes a define's payload (its length checked) into *r; a problem, or null.
+const char* DecodeDefine(const char* payload, std::uint16_t length, Record* r) {
+  const std::size_t name_bytes = Get<std::uint8_t>(payload + 4);
+  r->sku = Get<std::uint32_t>(payload);
+  r->value = Get<std::int64_t>(payload + 8);
+  r->floor = Get<std::int64_t>(payload + 16);
+  // Damage if the API would refuse this define (validate.h): the name's
+  // length is checked with the record's length, the level's ceiling and
+  // the floor here.
+  if (ValidateDefine(std::string_view(payload + kDefineFixedBytes, name_bytes), r->value, r->floor) != Outcome::kOk) {
+    return "define level or floor the API refuses";
+  }
+  for (std::size_t i = kDefineFixedBytes + name_bytes; i < length; ++i) {
+    if (payload[i] != 0) return "nonzero padding";
+  }
+  if (Get<std::uint8_t>(payload + 5) != 0 || Get<std::uint16_t>(payload + 6) != 0) return "nonzero reserved field";
+  r->name = std::string_view(payload + kDefineFixedBytes, name_bytes);
+  return nullptr;
+}
+
+// Decodes an order record's payload (reserve, failed reserve or close).
+const char* DecodeOrder(const char* payload, Record* r) {
+  r->sku = 0;
+  r->value = 0;
+  r->order_id = Get<std::uint64_t>(payload);
+  if (r->order_id == 0) return "order id 0";
+  r->deadline = 0;
+  r->at = 0;
+  r->short_line = 0;
+  r->available = 0;
+  r->line_count = 0;
+  std::size_t lines_at = 0;
+  if (r->type == RecordType::kOrderReserve) {
+    r->deadline = Get<std::int64_t>(payload + 8);
+    r->line_count = Get<std::uint32_t>(payload + 16);
+    if (Get<std::uint32_t>(payload + 20) != 0) return "nonzero reserved field";
+    lines_at = kOrderReserveFixedBytes;
+  } else if (r->type == RecordType::kOrderReserveFailed) {
+    r->at = Get<std::int64_t>(payload + 8);
+    r->line_count = Get<std::uint32_t>(payload + 16);
+    r->short_line = Get<std::uint32_t>(payload + 20);
+    r->available = Get<std::int64_t>(payload + 24);
+    if (r->short_line >= r->line_count) return "short line out of range";
+    lines_at = kOrderFailedFixedBytes;
+  } else {
+    r->deadline = Get<std::int64_t>(payload + 8);
+    r->at = Get<std::int64_t>(payload + 16);
+  }
+  // Lines are normalised: strictly increasing SKU index, quantities in range.
+  for (std::uint32_t i = 0; i < r->line_count; ++i) {
+    const char* l = payload + lines_at + kOrderLineBytes * i;
+    r->lines[i] = {Get<std::uint32_t>(l), Get<std::uint32_t>(l + 4)};
+    if (ValidateOrderLineQuantity(r->lines[i].quantity) != Outcome::kOk) return "order line quantity out of range";
+    if (i > 0 && r->lines[i].sku <= r->lines[i - 1].sku) return "order lines not in SKU order";
+  }
+  return nullptr;
+}
+
+// Decodes a take, restock or set-floor payload.
+const char* DecodeStock(const char* payload, Record* r) {
+  r->sku = Get<std::uint32_t>(payload);
+  if (Get<std::uint32_t>(payload + 4) != 0) return "nonzero reserved field";
+  r->value = Get<std::int64_t>(payload + 8);
+  const Outcome valid = r->type == RecordType::kSetFloor ? ValidateFloor(r->value) : ValidateQuantity(r->value);
+  return valid != Outcome::kOk ? "value out of range" : nullptr;
+}
+
+}  // namespace
+
 bool SegmentReader::Next(Record* r) {
   if (end_ != End::kNone) return false;
   const std::size_t remaining = bytes_.size() - offset_;
@@ -84,49 +214,7 @@ bool SegmentReader::Next(Record* r) {
   if (Get<std::uint8_t>(p + 7) != 0) return bad("nonzero flags");
   if (sequence != next_sequence_) return bad(absl::StrCat("sequence gap (expected ", next_sequence_, ")"));
   const char* payload = p + kRecordHeaderBytes;
-  switch (static_cast<RecordType>(type)) {
-    case RecordType::kTake:
-    case RecordType::kRestock:
-    case RecordType::kSetFloor:
-      if (length != kStockPayloadBytes) return bad(absl::StrCat("bad length ", length, " for a stock record"));
-      break;
-    case RecordType::kDefine: {
-      if (length < PaddedLength(kDefineFixedBytes + kNameBytesMin) ||
-          length > PaddedLength(kDefineFixedBytes + kNameBytesMax) || length % 8 != 0) {
-        return bad(absl::StrCat("bad length ", length, " for a define record"));
-      }
-      if (remaining >= kRecordHeaderBytes + 8) {
-        const std::size_t name_bytes = Get<std::uint8_t>(payload + 4);
-        if (name_bytes < kNameBytesMin || name_bytes > kNameBytesMax ||
-            length != PaddedLength(kDefineFixedBytes + name_bytes)) {
-          return bad("define length disagrees with its name length");
-        }
-      }
-      break;
-    }
-    case RecordType::kOrderReserve:
-    case RecordType::kOrderReserveFailed: {
-      const std::size_t fixed =
-          type == static_cast<std::uint8_t>(RecordType::kOrderReserve) ? kOrderReserveFixedBytes : kOrderFailedFixedBytes;
-      if (length < fixed + kOrderLineBytes || length > fixed + kOrderLineBytes * kOrderLinesMax ||
-          (length - fixed) % kOrderLineBytes != 0) {
-        return bad(absl::StrCat("bad length ", length, " for an order reserve record"));
-      }
-      if (remaining >= kRecordHeaderBytes + 20 &&
-          Get<std::uint32_t>(payload + 16) != (length - fixed) / kOrderLineBytes) {
-        return bad("order record length disagrees with its line count");
-      }
-      break;
-    }
-    case RecordType::kOrderCommit:
-    case RecordType::kOrderCancel:
-    case RecordType::kOrderReturn:
-    case RecordType::kOrderExpire:
-      if (length != kOrderCloseBytes) return bad(absl::StrCat("bad length ", length, " for an order close record"));
-      break;
-    default:
-      return bad(absl::StrCat("unknown record type ", type));
-  }
+  if (std::string why; !LengthFits(type, length, remaining, payload, &why)) return bad(why);
   if (remaining < kRecordHeaderBytes + length) {
     return Fail(true, absl::StrCat("record at offset ", offset_, " (", remaining, " of ",
                                    kRecordHeaderBytes + length, " bytes)"));
@@ -142,63 +230,10 @@ bool SegmentReader::Next(Record* r) {
   r->type = static_cast<RecordType>(type);
   r->name = {};
   r->floor = 0;
-  if (r->type == RecordType::kDefine) {
-    const std::size_t name_bytes = Get<std::uint8_t>(payload + 4);
-    r->sku = Get<std::uint32_t>(payload);
-    r->value = Get<std::int64_t>(payload + 8);
-    r->floor = Get<std::int64_t>(payload + 16);
-    // Damage if the API would refuse this define (validate.h): the name's
-    // length is checked above, the level's ceiling and the floor here.
-    if (ValidateDefine(std::string_view(payload + kDefineFixedBytes, name_bytes), r->value, r->floor) !=
-        Outcome::kOk) {
-      return bad("define level or floor the API refuses");
-    }
-    for (std::size_t i = kDefineFixedBytes + name_bytes; i < length; ++i) {
-      if (payload[i] != 0) return bad("nonzero padding");
-    }
-    if (Get<std::uint8_t>(payload + 5) != 0 || Get<std::uint16_t>(payload + 6) != 0) return bad("nonzero reserved field");
-    r->name = std::string_view(payload + kDefineFixedBytes, name_bytes);
-  } else if (r->type >= RecordType::kOrderReserve) {
-    r->sku = 0;
-    r->value = 0;
-    r->order_id = Get<std::uint64_t>(payload);
-    if (r->order_id == 0) return bad("order id 0");
-    r->deadline = 0;
-    r->at = 0;
-    r->short_line = 0;
-    r->available = 0;
-    r->line_count = 0;
-    std::size_t lines_at = 0;
-    if (r->type == RecordType::kOrderReserve) {
-      r->deadline = Get<std::int64_t>(payload + 8);
-      r->line_count = Get<std::uint32_t>(payload + 16);
-      if (Get<std::uint32_t>(payload + 20) != 0) return bad("nonzero reserved field");
-      lines_at = kOrderReserveFixedBytes;
-    } else if (r->type == RecordType::kOrderReserveFailed) {
-      r->at = Get<std::int64_t>(payload + 8);
-      r->line_count = Get<std::uint32_t>(payload + 16);
-      r->short_line = Get<std::uint32_t>(payload + 20);
-      r->available = Get<std::int64_t>(payload + 24);
-      if (r->short_line >= r->line_count) return bad("short line out of range");
-      lines_at = kOrderFailedFixedBytes;
-    } else {
-      r->deadline = Get<std::int64_t>(payload + 8);
-      r->at = Get<std::int64_t>(payload + 16);
-    }
-    // Lines are normalised: strictly increasing SKU index, quantities in range.
-    for (std::uint32_t i = 0; i < r->line_count; ++i) {
-      const char* l = payload + lines_at + kOrderLineBytes * i;
-      r->lines[i] = {Get<std::uint32_t>(l), Get<std::uint32_t>(l + 4)};
-      if (ValidateOrderLineQuantity(r->lines[i].quantity) != Outcome::kOk) return bad("order line quantity out of range");
-      if (i > 0 && r->lines[i].sku <= r->lines[i - 1].sku) return bad("order lines not in SKU order");
-    }
-  } else {
-    r->sku = Get<std::uint32_t>(payload);
-    if (Get<std::uint32_t>(payload + 4) != 0) return bad("nonzero reserved field");
-    r->value = Get<std::int64_t>(payload + 8);
-    const Outcome valid = r->type == RecordType::kSetFloor ? ValidateFloor(r->value) : ValidateQuantity(r->value);
-    if (valid != Outcome::kOk) return bad("value out of range");
-  }
+  const char* problem = r->type == RecordType::kDefine          ? DecodeDefine(payload, length, r)
+                        : r->type >= RecordType::kOrderReserve ? DecodeOrder(payload, r)
+                                                               : DecodeStock(payload, r);
+  if (problem != nullptr) return bad(problem);
   offset_ += kRecordHeaderBytes + length;
   ++next_sequence_;
   ++records_;
