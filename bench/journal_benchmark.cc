@@ -96,7 +96,7 @@ BENCHMARK(BM_Restock)->ArgName("durability")->Arg(0)->Arg(1)->Arg(2)->UseRealTim
 // changes take to become durable (WaitUntilDurable). A drain that always
 // started at producer 0 could leave the high-index producers for a later
 // batch whenever the batch limit is reached; BM_AckFairnessReport prints the
-// best and worst thread's mean wait (issue 11, item 5).
+// best and worst thread's mean wait (no producer starves).
 std::mutex fairness_mu;
 std::vector<double> fairness_mean_us;  // one per thread of the last run
 

@@ -12,9 +12,9 @@
 #include <string>
 
 #include "flashstock/engine.h"
-#include "internal/file.h"
-#include "journal_format.h"
-#include "recovery.h"
+#include "base/file.h"
+#include "journal/journal_format.h"
+#include "journal/recovery.h"
 
 namespace fj = flashstock::journal;
 

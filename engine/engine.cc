@@ -5,142 +5,28 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/str_cat.h"
-#include "checkpointer.h"
+#include "base/check.h"
+#include "base/file.h"
+#include "base/test_point.h"
 #include "flashstock/validate.h"
-#include "internal/check.h"
-#include "internal/file.h"
-#include "internal/forget_rule.h"
-#include "internal/test_point.h"
-#include "journal_writer.h"
-#include "recovery.h"
+#include "journal/checkpointer.h"
+#include "journal/journal_writer.h"
+#include "order_journal_adapter.h"
+#include "orders/order_book.h"
 
 namespace flashstock {
-namespace {
-journal::RecordType CloseRecordType(OrderState s) {
-  switch (s) {
-    case OrderState::kCommitted: return journal::RecordType::kOrderCommit;
-    case OrderState::kCancelled: return journal::RecordType::kOrderCancel;
-    case OrderState::kReturned: return journal::RecordType::kOrderReturn;
-    case OrderState::kExpired: return journal::RecordType::kOrderExpire;
-    default: FLASHSTOCK_CHECK(false);
-  }
-  return journal::RecordType::kZero;
-}
-
-// sold += s without touching available: Unsell(-s) moves s from available to
-// sold, Add(s) puts it back. Recovery only.
-void AddSold(StockCell& cell, std::int64_t s) {
-  cell.Unsell(-s);
-  cell.Add(s);
-}
-}  // namespace
-
-// The order book's journal: order records go through the calling thread's
-// ring like takes (room reserved before the change, one group push after
-// it), converted from the engine's steady clock to wall-clock time with the
-// offset fixed at open. See docs/design.md, "Orders in the journal".
-class EngineOrderJournal final : public OrderJournal {
- public:
-  EngineOrderJournal(journal::JournalWriter* writer, Durability durability, std::int64_t wall_offset_nanos)
-      : writer_(writer), durability_(durability), wall_offset_nanos_(wall_offset_nanos) {}
-
-  Outcome Prepare(bool reads_floor) override {
-    journal::Producer* p = writer_->ThisThreadProducer();
-    if (p->shared) writer_->shared_mu().lock();  // held until Append or Abandon
-    const Outcome o = writer_->Reserve(p, journal::kOrderEntriesMax);
-    if (o != Outcome::kOk && p->shared) writer_->shared_mu().unlock();
-    if (o == Outcome::kOk && reads_floor) journal::JournalWriter::BeginFloorRead(p);
-    return o;
-  }
-
-  bool OrderAfter(const OrderTicket* deps, std::size_t count) override {
-    const journal::Producer* own = writer_->ThisThreadProducer();
-    for (std::size_t i = 0; i < count; ++i) {
-      if (deps[i].producer == 0) continue;
-      journal::Producer* p = writer_->ProducerAt(deps[i].producer - 1);
-      FLASHSTOCK_CHECK(p != nullptr);
-      if (p == own) continue;  // one ring: popped in push order
-      if (!writer_->WaitSequenced(p, deps[i].seq)) return false;
-    }
-    return true;
-  }
-
-  bool WaitSequenced(const OrderTicket& ticket) override {
-    if (ticket.producer == 0) return true;
-    journal::Producer* p = writer_->ProducerAt(ticket.producer - 1);
-    FLASHSTOCK_CHECK(p != nullptr);
-    return writer_->WaitSequenced(p, ticket.seq);
-  }
-
-  OrderTicket Append(const OrderEvent& e) override {
-    using journal::Entry;
-    using journal::RecordType;
-    constexpr RecordType kCont = journal::kEntryContinuation;
-    journal::Producer* p = writer_->ThisThreadProducer();
-    Entry entries[journal::kOrderEntriesMax];
-    std::size_t n = 0;
-    const auto id = static_cast<std::int64_t>(e.id);
-    const std::int64_t deadline = e.deadline_nanos + wall_offset_nanos_;
-    const std::int64_t at = e.at_nanos + wall_offset_nanos_;
-    if (e.state == OrderState::kHeld) {
-      entries[n++] = {RecordType::kOrderReserve, e.line_count, id};
-      entries[n++] = {kCont, 0, deadline};
-    } else if (e.state == OrderState::kFailed) {
-      entries[n++] = {RecordType::kOrderReserveFailed, e.line_count, id};
-      entries[n++] = {kCont, e.short_line, at};
-      entries[n++] = {kCont, 0, e.available};
-    } else {
-      entries[n++] = {CloseRecordType(e.state), 0, id};
-      entries[n++] = {kCont, 0, deadline};
-      entries[n++] = {kCont, 0, at};
-    }
-    if (e.state == OrderState::kHeld || e.state == OrderState::kFailed) {
-      for (std::uint32_t i = 0; i < e.line_count; ++i) entries[n++] = {kCont, e.lines[i].sku, e.lines[i].quantity};
-    }
-    const std::uint64_t seq = writer_->PushGroup(p, entries, n);
-    // The push ended a floor read Prepare began (Producer::floor_read_until).
-    if (p->shared) writer_->shared_mu().unlock();
-    return {p->index + 1, seq};
-  }
-
-  void Abandon() override {
-    journal::Producer* p = writer_->ThisThreadProducer();
-    // Relaxed: the owner's own marker; non-zero and not yet pushed past: a
-    // floor read Prepare began and no push ended.
-    const std::uint64_t until = p->floor_read_until.load(std::memory_order_relaxed);
-    if (until != 0 && p->pushed.load(std::memory_order_relaxed) < until) journal::JournalWriter::CancelFloorRead(p);
-    if (p->shared) writer_->shared_mu().unlock();
-  }
-
-  bool WaitDurable(const OrderTicket* tickets, std::size_t count) override {
-    if (durability_ != Durability::kSync) return true;
-    for (std::size_t i = 0; i < count; ++i) {
-      if (tickets[i].producer == 0) continue;
-      journal::Producer* p = writer_->ProducerAt(tickets[i].producer - 1);
-      FLASHSTOCK_CHECK(p != nullptr);
-      if (!writer_->WaitDurable(p, tickets[i].seq)) return false;
-    }
-    return true;
-  }
-
- private:
-  journal::JournalWriter* const writer_;
-  const Durability durability_;
-  const std::int64_t wall_offset_nanos_;
-};
 
 Engine::Engine(const EngineOptions& options) : Engine(options, options.skus_max) {
   FLASHSTOCK_CHECK(options.durability == Durability::kNone);
-  if (options.expiry_thread) orders_.StartExpiryThread();
+  if (options.expiry_thread) orders_->StartExpiryThread();
 }
 
 // Does not start the expiry thread: Open restores orders first.
 Engine::Engine(const EngineOptions& options, std::uint32_t skus_max)
     : catalog_(skus_max),
       durability_(options.durability),
-      orders_(&catalog_, options.clock != nullptr ? options.clock : Clock::Steady(), options.orders_max,
-              options.order_retention_ms) {}
+      orders_(std::make_unique<OrderBook>(&catalog_, options.clock != nullptr ? options.clock : Clock::Steady(),
+                                          options.orders_max, options.order_retention_ms)) {}
 
 // Adapts the public listener to the journal's (the journal does not know
 // the engine's types).
@@ -157,170 +43,11 @@ Engine::~Engine() {
   // The expiry thread journals expiries: stop it before the journal goes.
   // The checkpointer's thread talks to the writer and the writer's thread
   // calls the checkpointer: stop the former, then the writer, then free.
-  orders_.StopExpiryThread();
-  orders_.SetJournal(nullptr);
+  orders_->StopExpiryThread();
+  orders_->SetJournal(nullptr);
   if (checkpointer_ != nullptr) checkpointer_->Stop();
   journal_.reset();
   checkpointer_.reset();
-}
-
-absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
-  if (options.skus_max < 1 || options.skus_max > kSkusMaxLimit) {
-    return absl::InvalidArgumentError(absl::StrCat("skus_max ", options.skus_max, " not in 1..", kSkusMaxLimit));
-  }
-  if (options.orders_max < 1 || options.orders_max > kOrdersMaxLimit) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("orders_max ", options.orders_max, " not in 1..", kOrdersMaxLimit));
-  }
-  if (!ValidOrderRetentionMs(options.order_retention_ms)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("order_retention_ms ", options.order_retention_ms, " not in 0..", kOrderRetentionMsMax));
-  }
-  if (options.durability == Durability::kNone) {
-    if (!options.journal_dir.empty()) {
-      return absl::InvalidArgumentError("a journal directory needs durability async or sync");
-    }
-    return std::make_unique<Engine>(options);
-  }
-  if (options.journal_dir.empty()) {
-    return absl::InvalidArgumentError("durability async or sync needs a journal directory");
-  }
-  const std::string& dir = options.journal_dir;
-  if (absl::Status s = internal::CreateDirIfMissing(dir); !s.ok()) return s;
-  absl::StatusOr<std::unique_ptr<internal::DirLock>> lock = internal::DirLock::Acquire(dir);
-  if (!lock.ok()) return lock.status();
-
-  journal::RecoveryOptions recovery_options;
-  recovery_options.salvage = options.salvage;
-  recovery_options.fs = options.file_system;
-  absl::StatusOr<journal::Recovered> recovered = journal::Recover(dir, recovery_options);
-  if (!recovered.ok()) return recovered.status();
-  journal::JournalState& state = recovered->state;
-
-  const std::uint32_t skus_max =
-      std::max<std::uint32_t>(options.skus_max, static_cast<std::uint32_t>(state.skus.size()));
-  std::unique_ptr<Engine> engine(new Engine(options, skus_max));
-  engine->lock_ = std::move(*lock);
-  engine->recovery_summary_ = recovered->report.Summary();
-  for (std::size_t i = 0; i < state.skus.size(); ++i) {
-    const journal::SkuState& sku = state.skus[i];
-    // Define at level 0 with the lowest floor (always valid), then set the
-    // recovered level and floor: a recovered level may be negative or below
-    // a since-raised floor, which Define alone would refuse.
-    const Catalog::Defined d = engine->catalog_.Define(sku.name, 0, kFloorMin);
-    if (d.outcome != Outcome::kOk || d.index != i) {
-      return absl::DataLossError(absl::StrCat(dir, ": SKU '", sku.name, "' (index ", i, ") cannot be defined: ",
-                                              std::string(OutcomeCode(d.outcome))));
-    }
-    StockCell& cell = engine->catalog_.cell(d.index);
-    cell.Add(sku.level);
-    cell.SetFloor(sku.floor);
-    AddSold(cell, sku.sold);
-  }
-
-  // Orders: the base counters are set; restoring an order into the book
-  // moves its stock (hold, then close), and an order the book cannot take
-  // back (a closed one past orders_max or reusing the id) gets its effect
-  // added directly. Open holds first: they must all fit.
-  const Clock* clock = options.clock != nullptr ? options.clock : Clock::Steady();
-  const Clock* wall = options.wall_clock != nullptr ? options.wall_clock : Clock::System();
-  const std::int64_t wall_offset = wall->NowNanos() - clock->NowNanos();
-  // Journaled wall times back on the engine's clock. Saturating: a record's
-  // time is any int64 the reader accepted, and a clamped deadline or change
-  // time only moves an expiry or a forget to the clock's end.
-  const auto to_steady = [wall_offset](std::int64_t wall_nanos) {
-    return internal::SaturatingAdd(wall_nanos, wall_offset == INT64_MIN ? INT64_MAX : -wall_offset);
-  };
-  {
-    // One entry per id, its newest incarnation (JournalState::Apply retires
-    // an older one when the id is reserved again).
-    std::vector<std::pair<OrderId, const journal::OrderEntry*>> sorted;
-    sorted.reserve(state.orders.size());
-    for (const auto& [id, e] : state.orders) sorted.emplace_back(id, &e);
-    // Holds first, then by id (deterministic).
-    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
-      const bool ha = a.second->state == OrderState::kHeld, hb = b.second->state == OrderState::kHeld;
-      if (ha != hb) return ha;
-      return a.first < b.first;
-    });
-    for (const auto& [id, e] : sorted) {
-      std::array<OrderLine, kOrderLinesMax> lines;
-      for (std::uint32_t i = 0; i < e->line_count; ++i) lines[i] = {SkuHandle{e->lines[i].sku}, e->lines[i].quantity};
-      const std::span<const OrderLine> span(lines.data(), e->line_count);
-      if (e->state == OrderState::kFailed) {
-        if (engine->orders_.RestoreFailed(id, span, e->short_line, e->available).ok()) {
-          // Best effort: not remembered if it does not fit.
-          (void)engine->orders_.RestoreChangedAt(id, to_steady(e->changed));
-        }
-        continue;
-      }
-      const OrderResult held = engine->orders_.RestoreHold(id, span, to_steady(e->deadline));
-      if (!held.ok()) {
-        if (e->state == OrderState::kHeld) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              dir, ": cannot restore open hold of order ", id, ": ", std::string(OutcomeCode(held.outcome)),
-              " (orders_max ", options.orders_max, " too small?)"));
-        }
-        if (e->state == OrderState::kCommitted) {
-          for (std::uint32_t i = 0; i < e->line_count; ++i) {
-            StockCell& cell = engine->catalog_.cell(e->lines[i].sku);
-            cell.Add(-std::int64_t{e->lines[i].quantity});
-            AddSold(cell, e->lines[i].quantity);
-          }
-        }
-        continue;
-      }
-      OrderResult closed{Outcome::kOk};
-      if (e->state == OrderState::kReturned) {
-        closed = engine->orders_.RestoreClose(id, OrderState::kCommitted);
-        if (closed.ok()) closed = engine->orders_.RestoreClose(id, OrderState::kReturned);
-      } else if (e->state != OrderState::kHeld) {
-        closed = engine->orders_.RestoreClose(id, e->state);
-      }
-      FLASHSTOCK_CHECK(closed.ok());
-      // Retention runs from the close, not from this restore, so the book
-      // forgets it before the checkpointer prunes it (docs/design.md).
-      if (e->state != OrderState::kHeld) (void)engine->orders_.RestoreChangedAt(id, to_steady(e->changed));
-    }
-    // The counters must now be what the records fold to.
-    const std::vector<journal::SkuLevels> want = state.Levels();
-    for (std::size_t i = 0; i < want.size(); ++i) {
-      const StockCell& cell = engine->catalog_.cell(static_cast<std::uint32_t>(i));
-      const journal::SkuLevels got{cell.Level(), cell.Held(), cell.Sold()};
-      if (!(got == want[i])) {
-        return absl::DataLossError(absl::StrCat(dir, ": SKU index ", i, " recovered as ", got.available, "/",
-                                                got.held, "/", got.sold, " but the journal folds to ",
-                                                want[i].available, "/", want[i].held, "/", want[i].sold));
-      }
-    }
-  }
-
-  internal::FileSystem* fs = options.file_system != nullptr ? options.file_system : internal::FileSystem::Default();
-  const std::uint64_t first_sequence = state.sequence + 1;
-  engine->checkpointer_ = std::make_unique<journal::Checkpointer>(dir, fs, std::move(state),
-                                                                  options.order_retention_ms * 1'000'000);
-  journal::WriterOptions w;
-  w.dir = dir;
-  w.durability = options.durability;
-  w.full_queue = options.full_queue;
-  w.segment_bytes_max = options.segment_bytes_max;
-  w.checkpoint_bytes = options.checkpoint_bytes;
-  w.first_sequence = first_sequence;
-  w.fs = fs;
-  journal::Checkpointer* checkpointer = engine->checkpointer_.get();
-  w.checkpoint_due = [checkpointer] { checkpointer->Due(); };
-  absl::StatusOr<std::unique_ptr<journal::JournalWriter>> writer = journal::JournalWriter::Start(w);
-  if (!writer.ok()) return writer.status();
-  engine->journal_ = std::move(*writer);
-  engine->checkpointer_->Start(engine->journal_.get());
-  engine->order_journal_ =
-      std::make_unique<EngineOrderJournal>(engine->journal_.get(), options.durability, wall_offset);
-  engine->orders_.SetJournal(engine->order_journal_.get());
-  // Holds whose deadline passed while the engine was down expire now, and
-  // the expiries are journaled like any other.
-  (void)engine->orders_.Sweep();
-  if (options.expiry_thread) engine->orders_.StartExpiryThread();
-  return engine;
 }
 
 StockResult Engine::Define(std::string_view name, std::int64_t quantity, std::int64_t floor) {
@@ -681,7 +408,17 @@ StockResult Engine::SetFloor(std::string_view name, std::int64_t floor) {
   return sku ? SetFloor(*sku, floor) : StockResult{why, 0, 0};
 }
 
-// ---- Orders (issue 4) ----------------------------------------------------------
+// ---- Orders ------------------------------------------------------------------
+
+OrderResult Engine::Reserve(OrderId id, std::span<const OrderLine> lines, std::int64_t ttl_ms) {
+  return orders_->Reserve(id, lines, ttl_ms);
+}
+OrderResult Engine::Commit(OrderId id) { return orders_->Commit(id); }
+OrderResult Engine::Cancel(OrderId id) { return orders_->Cancel(id); }
+OrderResult Engine::Return(OrderId id) { return orders_->Return(id); }
+std::optional<OrderInfo> Engine::GetOrder(OrderId id) const { return orders_->Get(id); }
+std::size_t Engine::SweepExpired() { return orders_->Sweep(); }
+ExpiryStats Engine::expiry_stats() const { return orders_->expiry_stats(); }
 
 StockLevels Engine::Levels(SkuHandle sku) const {
   if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku};

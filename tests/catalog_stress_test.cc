@@ -7,9 +7,9 @@
 #include <thread>
 #include <vector>
 
-#include "flashstock/catalog.h"
+#include "flashstock/internal/catalog.h"
 #include "gtest/gtest.h"
-#include "internal/reader_slots.h"
+#include "base/reader_slots.h"
 
 namespace flashstock {
 namespace {

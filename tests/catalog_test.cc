@@ -1,4 +1,4 @@
-#include "flashstock/catalog.h"
+#include "flashstock/internal/catalog.h"
 
 #include <string>
 

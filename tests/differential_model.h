@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "flashstock/limits.h"
-#include "flashstock/orders.h"
+#include "flashstock/order.h"
 #include "flashstock/outcome.h"
 
 namespace flashstock::testing {

@@ -1,4 +1,4 @@
-// Model-based differential test (issue 11): random sequences of every
+// Model-based differential test: random sequences of every
 // command against a journaled engine (sync mode, one thread) and against
 // the reference model (differential_model.h), with restarts at random
 // points:
@@ -38,7 +38,7 @@
 #include "differential_model.h"
 #include "flashstock/engine.h"
 #include "gtest/gtest.h"
-#include "journal_format.h"
+#include "journal/journal_format.h"
 #include "journal_test_util.h"
 
 namespace flashstock {
@@ -68,7 +68,7 @@ constexpr int kLogLinesMax = 40;
 constexpr int kRetriesAfterRestart = 3;
 
 // What a sequence may do beyond the default mix. The variant with all of
-// them reaches issue 11's items 2-4 (returns after the snapshot pruned,
+// them reaches the crash-consistency corners (returns after the snapshot pruned,
 // reused ids across a restart, DEFINE above the ceiling).
 struct Features {
   bool reuse_ids = false;
@@ -493,7 +493,7 @@ void RunSequences(Features features) {
 
 TEST(DifferentialTest, EngineEqualsModelAcrossCleanAndCrashCutRestarts) { RunSequences({}); }
 
-// Issue 11's items 2-4, one variant each; each failed before its fix.
+// The crash-consistency corners, one variant each; each failed before its fix.
 // Item 3: an id forgotten after retention and reserved again; after a
 // restart recovery restored the older incarnation.
 TEST(DifferentialRegressionTest, ReusedIdsAcrossRestarts) { RunSequences({.reuse_ids = true}); }

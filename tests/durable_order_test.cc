@@ -1,5 +1,5 @@
-// Durable order follows dependence (docs/design.md): each race of issue 11's
-// item 1 forced with test points (internal/test_point.h), never hoped for
+// Durable order follows dependence (docs/design.md): each race between a
+// cause and what uses it forced with test points (base/test_point.h), never hoped for
 // with a sleep, then the journal checked at every crash cut: every prefix of
 // the file, cut at a record boundary, must open and leave every SKU within
 // its floor, and the whole file must hold each acknowledged change together
@@ -22,8 +22,8 @@
 
 #include "flashstock/engine.h"
 #include "gtest/gtest.h"
-#include "internal/test_point.h"
-#include "journal_format.h"
+#include "base/test_point.h"
+#include "journal/journal_format.h"
 #include "journal_test_util.h"
 
 namespace flashstock {

@@ -11,7 +11,7 @@
 
 #include "flashstock/engine.h"
 #include "gtest/gtest.h"
-#include "internal/file.h"
+#include "base/file.h"
 #include "journal_test_util.h"
 
 namespace flashstock {

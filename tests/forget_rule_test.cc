@@ -1,4 +1,4 @@
-// When an order is forgotten (internal/forget_rule.h): one rule, fed only
+// When an order is forgotten (base/forget_rule.h): one rule, fed only
 // what the journal records, for the live book, the snapshot's pruning and
 // recovery; and what follows from it across a restart: a RETURN accepted
 // live survives, and a reused id comes back as its newest incarnation.
@@ -8,9 +8,9 @@
 
 #include "flashstock/engine.h"
 #include "gtest/gtest.h"
-#include "internal/forget_rule.h"
+#include "base/forget_rule.h"
 #include "journal_test_util.h"
-#include "snapshot.h"
+#include "journal/snapshot.h"
 
 namespace flashstock {
 namespace {
@@ -129,7 +129,7 @@ EngineOptions Options(const std::string& dir, Clocks* c, std::int64_t retention_
   return o;
 }
 
-// Issue 11, item 2. An order the driver saw held, committed early, is kept
+// An order the driver saw held, committed early, is kept
 // until its deadline; a checkpoint after its close + retention + 10 min
 // used to prune it, so a RETURN accepted live after that was dropped at
 // recovery (95 / 5 instead of 100 / 0). One rule now decides both.
@@ -163,7 +163,7 @@ TEST(ForgetRuleTest, ReturnAcceptedLiveSurvivesARestartAcrossACheckpoint) {
   EXPECT_EQ(e->GetOrder(1)->state, OrderState::kReturned);
 }
 
-// Issue 11, item 3. Once forgotten, a RESERVE under the id is a new order;
+// Once forgotten, a RESERVE under the id is a new order;
 // after a restart the newest incarnation is the one remembered.
 TEST(ForgetRuleTest, AReusedIdRestoresItsNewestIncarnation) {
   for (bool checkpoint : {false, true}) {

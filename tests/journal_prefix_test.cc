@@ -1,4 +1,4 @@
-// Journal prefix test (issue 11): journals written by concurrent mixed load
+// Journal prefix test: journals written by concurrent mixed load
 // (`flashstock load` run in-process: 4 threads, 4 SKUs with 10 units,
 // restocks, floor changes both ways, holds of 2..100 ms, commits, cancels,
 // returns), in sync and in async mode, read back record by record in file
@@ -19,7 +19,7 @@
 #include "journal_rule_checker.h"
 #include "journal_test_util.h"
 #include "load.h"
-#include "recovery.h"
+#include "journal/recovery.h"
 
 namespace flashstock {
 namespace {
@@ -98,7 +98,7 @@ TEST(JournalPrefixTest, WholeJournalConservesAndMatchesRecoveryAsync) {
   ExpectWholeJournalMatchesRecovery(Durability::kAsync, "async");
 }
 
-// Issue 11, item 1: failed before causes were ordered first (give-backs,
+// Causes ordered before what uses them; this failed before they were (give-backs,
 // restocks and floor lowerings were visible before their records were
 // placed; ring order is not dependence order): sync ~850-1030 and async
 // ~115,000-170,000 violating positions per second of load.

@@ -9,9 +9,9 @@
 
 #include "flashstock/engine.h"
 #include "gtest/gtest.h"
-#include "journal_reader.h"
+#include "journal/journal_reader.h"
 #include "journal_test_util.h"
-#include "recovery.h"
+#include "journal/recovery.h"
 
 namespace flashstock {
 namespace {

@@ -1,4 +1,4 @@
-// An independent checker of issue 11's rule, "durable order follows
+// An independent checker of the rule "durable order follows
 // dependence", over a journal's records in file order. It does not use the
 // engine's own fold (JournalState): it keeps plain counters per SKU and
 // plain order states, so a bug shared by recovery and the writer cannot hide
@@ -28,7 +28,7 @@
 #include <utility>
 #include <vector>
 
-#include "journal_reader.h"
+#include "journal/journal_reader.h"
 
 namespace flashstock::testing {
 

@@ -27,7 +27,7 @@ out=$(printf 'LEVEL tee\n' | "$bin" shell --journal "$dir/j" --salvage 2>"$dir/e
 [ "$out" = "OK -2 0 0" ] || fail "salvage: $out"
 grep -q SALVAGED "$dir/err" || fail "salvage not reported"
 
-# DEFINE above the level ceiling (issue 11, item 4): refused before anything is
+# DEFINE above the level ceiling: refused before anything is
 # journaled, the same answer as without a journal, no abort.
 for flags in "" "--journal $dir/big"; do
   out=$(printf 'DEFINE big 9223372036854775807\nDEFINE top 9206594820854775807\nDEFINE top 9206594820854775808\n' |

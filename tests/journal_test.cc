@@ -10,13 +10,13 @@
 #include <thread>
 #include <vector>
 
-#include "checkpointer.h"
+#include "journal/checkpointer.h"
 #include "flashstock/engine.h"
 #include "gtest/gtest.h"
-#include "journal_format.h"
+#include "journal/journal_format.h"
 #include "journal_test_util.h"
-#include "journal_writer.h"
-#include "recovery.h"
+#include "journal/journal_writer.h"
+#include "journal/recovery.h"
 
 namespace flashstock {
 namespace {

@@ -1,4 +1,4 @@
-// Crash test of the mixed load (issue 11), black box: the real binary runs
+// Crash test of the mixed load, black box: the real binary runs
 // `flashstock load --acks FILE` (takes, take-up-tos, restocks, floor
 // changes, multi-SKU reserves with 2..100 ms ttls, commits, cancels,
 // returns, on 3 SKUs with little stock, 2 threads, background checkpoints)
@@ -18,7 +18,7 @@
 //     change per load thread (in flight at the kill: at most
 //     kLoadRestockMax up or kLoadQuantityMax down each).
 // The rule variants (no checkpoints, so the whole journal stays in its
-// segments) also check issue 11's rule on every record after each kill
+// segments) also check the durable-order rule on every record after each kill
 // (journal_rule_checker.h) and that no SKU is below its floor.
 //
 // FLASHSTOCK_LOAD_KILLS=N runs N kills per test (default 100, 30 under
@@ -44,7 +44,7 @@
 #include "journal_rule_checker.h"
 #include "journal_test_util.h"
 #include "load.h"
-#include "recovery.h"
+#include "journal/recovery.h"
 
 namespace flashstock {
 namespace {
@@ -285,7 +285,7 @@ class LoadKill {
     return expect_state({"RETURNED"});
   }
 
-  // Issue 11's rule over every record of the journal (every prefix).
+  // The durable-order rule over every record of the journal (every prefix).
   void CheckRule(int it) {
     testing::RuleChecker checker;
     journal::RecoveryOptions ro;
@@ -310,8 +310,8 @@ TEST(LoadKillTest, AcknowledgedChangesSurviveSigkillSync) { LoadKill(Durability:
 
 TEST(LoadKillTest, AsyncLoadRecoversCleanAfterSigkill) { LoadKill(Durability::kAsync, false).Run(); }
 
-// Issue 11, item 1 (failed before causes were ordered first): the
-// recovered journal must keep the rule at every record.
+// Causes (restocks, give-backs, floor lowerings) ordered before what uses
+// them: the recovered journal must keep the rule at every record.
 TEST(LoadKillRuleTest, EveryPrefixWithinTheRuleAfterSigkillSync) {
   LoadKill(Durability::kSync, true).Run();
 }

@@ -15,11 +15,11 @@
 
 #include "flashstock/engine.h"
 #include "gtest/gtest.h"
-#include "internal/reader_slots.h"
+#include "base/reader_slots.h"
 #include "journal_test_util.h"
-#include "journal_writer.h"
-#include "recovery.h"
-#include "snapshot.h"
+#include "journal/journal_writer.h"
+#include "journal/recovery.h"
+#include "journal/snapshot.h"
 
 namespace flashstock {
 namespace {

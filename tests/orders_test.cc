@@ -1,4 +1,4 @@
-#include "flashstock/orders.h"
+#include "flashstock/order.h"
 
 #include <chrono>
 #include <cstdint>
@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine_access.h"
 #include "flashstock/engine.h"
 #include "gtest/gtest.h"
 
@@ -491,7 +492,7 @@ TEST(OrdersRecoveryTest, RestoreHoldsAndClosesThenExpireWhatPassedWhileDown) {
   Engine engine(o);
   ASSERT_TRUE(engine.Define("a", 10).ok());
   const SkuHandle a = *engine.Resolve("a");
-  OrderBook& book = engine.orders();
+  OrderBook& book = internal::EngineAccess::orders(engine);
   const std::vector<OrderLine> two = {{a, 2}};
   // Journaled holds re-apply without a floor check (level 10 - 12 = -2).
   ASSERT_TRUE(book.RestoreHold(1, two, clock.NowNanos() + 5'000'000'000).ok());
@@ -503,7 +504,7 @@ TEST(OrdersRecoveryTest, RestoreHoldsAndClosesThenExpireWhatPassedWhileDown) {
   ASSERT_TRUE(book.RestoreClose(3, OrderState::kReturned).ok());
   ASSERT_TRUE(book.RestoreClose(4, OrderState::kCommitted).ok());
   EXPECT_EQ(book.RestoreClose(4, OrderState::kCancelled).outcome, Outcome::kOrderClosed);
-  // A failed reserve restores with kOk (issue 13: it answered kInsufficient).
+  // A failed reserve restores with kOk (it once answered kInsufficient).
   const OrderResult failed = book.RestoreFailed(5, std::vector<OrderLine>{{a, 50}}, 0, 2);
   EXPECT_EQ(failed.outcome, Outcome::kOk);
   EXPECT_EQ(failed.state, OrderState::kFailed);

@@ -15,9 +15,9 @@
 
 #include "flashstock/engine.h"
 #include "gtest/gtest.h"
-#include "journal_format.h"
+#include "journal/journal_format.h"
 #include "journal_test_util.h"
-#include "snapshot.h"
+#include "journal/snapshot.h"
 
 namespace flashstock {
 namespace {

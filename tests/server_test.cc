@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "internal/file.h"
+#include "base/file.h"
 #include "journal_test_util.h"
 #include "server_test_util.h"
 

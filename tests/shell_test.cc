@@ -75,7 +75,7 @@ TEST_F(ShellTest, RunAnswersEveryCommandAndSurvivesLongLines) {
   EXPECT_EQ(out.str(), expected_prefix);
 }
 
-// ---- Orders (issue 4) ----------------------------------------------------------
+// ---- Orders -------------------------------------------------------------------
 
 class ShellOrdersTest : public ::testing::Test {
  protected:

@@ -1,4 +1,4 @@
-#include "flashstock/stock_cell.h"
+#include "flashstock/internal/stock_cell.h"
 
 #include <cstdint>
 #include <limits>

@@ -1,4 +1,4 @@
-#include "internal/timer_wheel.h"
+#include "orders/timer_wheel.h"
 
 #include <cstdint>
 #include <map>

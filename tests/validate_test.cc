@@ -7,8 +7,8 @@
 #include "flashstock/engine.h"
 #include "flashstock/validate.h"
 #include "gtest/gtest.h"
-#include "internal/file.h"
-#include "journal_format.h"
+#include "base/file.h"
+#include "journal/journal_format.h"
 #include "journal_test_util.h"
 
 namespace flashstock {
@@ -62,8 +62,9 @@ std::vector<Outcome> DefineAnswers(Engine& e) {
   return out;
 }
 
-// Issue 11, item 4: above the ceiling a journaled define aborted (after its
-// record was durable); now it is refused first, the same as without one.
+// Above the ceiling a journaled define must be refused before its record is
+// written, the same as without a journal (it once aborted after the record
+// was durable).
 TEST(ValidateTest, DefineAtTheLevelCeilingAnswersAlikeWithAndWithoutJournal) {
   const std::vector<Outcome> want = {Outcome::kOk,           Outcome::kInvalidQuantity, Outcome::kInvalidQuantity,
                                      Outcome::kAlreadyDefined, Outcome::kInvalidName,   Outcome::kInvalidQuantity,
@@ -95,8 +96,8 @@ TEST(ValidateTest, OpenRefusesOptionsOutOfRange) {
   EXPECT_EQ(Engine::Open(o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-// Issue 13: recovery made its repair durable through the real file system,
-// not the injected one. The repair (cutting a torn tail) is the first thing
+// Recovery makes its repair durable through the injected file system, not
+// the real one (it once used the real one, so fault injection missed it). The repair (cutting a torn tail) is the first thing
 // that reaches the file system, before the writer opens its segment.
 class RecordingFileSystem : public internal::FileSystem {
  public:

@@ -1,15 +1,17 @@
 // The `flashstock` command: a thin main() over the engine (leveldbutil-style).
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <iostream>
+#include <string>
 #include <string_view>
 #include <variant>
 
 #include "absl/strings/numbers.h"
 #include "command/command.h"
 #include "flashstock/validate.h"
+#include "flashstock_journal/inspect.h"
 #include "load.h"
-#include "recovery.h"
 #include "server/serve_main.h"
 #include "shell.h"
 
@@ -83,73 +85,24 @@ int Journal(int argc, char** argv) {
   }
   const bool dump = std::strcmp(argv[0], "dump") == 0;
   const std::string dir = argv[1];
-  flashstock::journal::RecoveryOptions options;
-  options.repair = false;
-  options.read_covered = true;
-  std::uint64_t counts[flashstock::journal::kRecordTypeLastReserved + 1] = {};
-  options.on_record = [&](const std::string& file, const flashstock::journal::Record& r) {
-    ++counts[static_cast<int>(r.type)];
-    if (!dump) return;
-    using flashstock::journal::RecordType;
-    switch (r.type) {
-      case RecordType::kDefine:
-        std::printf("%s %llu seq=%llu DEFINE index=%u name=%.*s level=%lld floor=%lld\n", file.c_str(),
-                    (unsigned long long)r.offset, (unsigned long long)r.sequence, r.sku, (int)r.name.size(),
-                    r.name.data(), (long long)r.value, (long long)r.floor);
-        break;
-      case RecordType::kOrderReserve:
-      case RecordType::kOrderReserveFailed: {
-        const bool failed = r.type == RecordType::kOrderReserveFailed;
-        std::printf("%s %llu seq=%llu %s order=%llu %s=%lld", file.c_str(), (unsigned long long)r.offset,
-                    (unsigned long long)r.sequence, failed ? "ORDER_RESERVE_FAILED" : "ORDER_RESERVE",
-                    (unsigned long long)r.order_id, failed ? "at" : "deadline",
-                    (long long)(failed ? r.at : r.deadline));
-        if (failed) std::printf(" short_line=%u available=%lld", r.short_line, (long long)r.available);
-        for (std::uint32_t i = 0; i < r.line_count; ++i) {
-          std::printf(" sku=%u:%u", r.lines[i].sku, r.lines[i].quantity);
-        }
-        std::printf("\n");
-        break;
-      }
-      case RecordType::kOrderCommit:
-      case RecordType::kOrderCancel:
-      case RecordType::kOrderReturn:
-      case RecordType::kOrderExpire:
-        std::printf("%s %llu seq=%llu %s order=%llu tag=%lld at=%lld\n", file.c_str(), (unsigned long long)r.offset,
-                    (unsigned long long)r.sequence,
-                    r.type == RecordType::kOrderCommit   ? "ORDER_COMMIT"
-                    : r.type == RecordType::kOrderCancel ? "ORDER_CANCEL"
-                    : r.type == RecordType::kOrderReturn ? "ORDER_RETURN"
-                                                         : "ORDER_EXPIRE",
-                    (unsigned long long)r.order_id, (long long)r.deadline, (long long)r.at);
-        break;
-      default:
-        std::printf("%s %llu seq=%llu %s sku=%u %s=%lld\n", file.c_str(), (unsigned long long)r.offset,
-                    (unsigned long long)r.sequence,
-                    r.type == RecordType::kTake ? "TAKE" : r.type == RecordType::kRestock ? "RESTOCK" : "FLOOR",
-                    r.sku, r.type == RecordType::kSetFloor ? "floor" : "qty", (long long)r.value);
-    }
-  };
-  absl::StatusOr<flashstock::journal::Recovered> recovered = flashstock::journal::Recover(dir, options);
-  if (!recovered.ok()) {
-    std::fprintf(dump ? stderr : stdout, "PROBLEM %s\n", std::string(recovered.status().message()).c_str());
+  std::function<void(std::string_view)> print_line;
+  if (dump) print_line = [](std::string_view line) { std::printf("%.*s\n", static_cast<int>(line.size()), line.data()); };
+  absl::StatusOr<flashstock::journal::JournalSummary> s = flashstock::journal::InspectJournal(dir, print_line);
+  if (!s.ok()) {
+    std::fprintf(dump ? stderr : stdout, "PROBLEM %s\n", std::string(s.status().message()).c_str());
     return 1;
   }
-  const flashstock::journal::RecoveryReport& report = recovered->report;
   std::FILE* out = dump ? stderr : stdout;
-  std::fprintf(out, "OK %s\n", report.Summary().c_str());
+  std::fprintf(out, "OK %s\n", s->recovery.c_str());
   std::fprintf(out, "records: define=%llu take=%llu restock=%llu floor=%llu; SKUs %zu; last sequence %llu\n",
-               (unsigned long long)counts[1], (unsigned long long)counts[2], (unsigned long long)counts[3],
-               (unsigned long long)counts[4], recovered->state.skus.size(),
-               (unsigned long long)recovered->state.sequence);
-  std::size_t open = 0;
-  for (const auto& [id, e] : recovered->state.orders) open += e.state == flashstock::OrderState::kHeld ? 1 : 0;
+               (unsigned long long)s->defines, (unsigned long long)s->takes, (unsigned long long)s->restocks,
+               (unsigned long long)s->floors, s->skus, (unsigned long long)s->last_sequence);
   std::fprintf(out,
                "order records: reserve=%llu commit=%llu cancel=%llu return=%llu expire=%llu reserve_failed=%llu; "
                "orders remembered %zu, open holds %zu\n",
-               (unsigned long long)counts[5], (unsigned long long)counts[6], (unsigned long long)counts[7],
-               (unsigned long long)counts[8], (unsigned long long)counts[9], (unsigned long long)counts[10],
-               recovered->state.orders.size(), open);
+               (unsigned long long)s->reserves, (unsigned long long)s->commits, (unsigned long long)s->cancels,
+               (unsigned long long)s->returns, (unsigned long long)s->expiries,
+               (unsigned long long)s->failed_reserves, s->orders_remembered, s->open_holds);
   return 0;
 }
 

@@ -10,8 +10,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "journal_reader.h"
-#include "snapshot.h"
+#include "journal/journal_reader.h"
+#include "journal/snapshot.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace flashstock::journal;

@@ -17,8 +17,9 @@ cxx=${CXX_FUZZ:-$(command -v clang++-14 || command -v clang++)}
 "$cxx" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"$root/engine" -I"$root/engine/include" \
   "$root/tests/fuzz/journal_reader_fuzz.cc" \
-  "$root/engine/journal_reader.cc" "$root/engine/journal_format.cc" "$root/engine/snapshot.cc" \
-  "$root/engine/file.cc" "$root/engine/outcome.cc" "$root/engine/order_state.cc" \
+  "$root/engine/journal/journal_reader.cc" "$root/engine/journal/journal_format.cc" \
+  "$root/engine/journal/snapshot.cc" "$root/engine/base/file.cc" "$root/engine/base/outcome.cc" \
+  "$root/engine/base/order_state.cc" \
   $(pkg-config --libs absl_status absl_statusor absl_strings absl_hash absl_raw_hash_set) \
   -o "$work/journal_reader_fuzz"
 cp -n "$root"/tests/fuzz/corpus/* "$work/corpus/" 2>/dev/null || true

@@ -43,76 +43,29 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#include "flashstock/catalog.h"
+#include "flashstock/internal/catalog.h"
 #include "flashstock/clock.h"
 #include "flashstock/limits.h"
-#include "flashstock/orders.h"
+#include "flashstock/options.h"
+#include "flashstock/order.h"
 #include "flashstock/outcome.h"
 #include "flashstock/sku_handle.h"
 
 namespace flashstock {
 
+class OrderBook;
+class EngineOrderJournal;
 namespace internal {
-class FileSystem;
 class DirLock;
+struct EngineAccess;
 }  // namespace internal
 namespace journal {
 class JournalWriter;
 struct Producer;
 class Checkpointer;
+struct JournalState;
 }  // namespace journal
-class EngineOrderJournal;
 class DurableListenerAdapter;
-
-enum class Durability : std::uint8_t { kNone, kAsync, kSync };
-// What a change does when its thread's journal ring is full (the journal
-// thread is behind the disk): wait (spin briefly, then block until the next
-// commit frees room), or refuse with kBackpressure, changing nothing.
-enum class FullQueuePolicy : std::uint8_t { kWait, kRefuse };
-
-struct EngineOptions {
-  // Maximum number of SKUs, fixed for the engine's life; cells for all of
-  // them are allocated up front. REQUIRES: 1 <= skus_max <= kSkusMaxLimit.
-  // Open raises it to the number of SKUs recovered if that is larger.
-  std::uint32_t skus_max = kSkusMaxDefault;
-
-  // ---- Orders (issue 4); see orders.h ----
-  // Time source for hold deadlines and expiry; nullptr = Clock::Steady().
-  // Tests pass a ManualClock. REQUIRES: outlives the engine.
-  const Clock* clock = nullptr;
-  // Orders remembered at once (open + within retention). REQUIRES:
-  // 1 <= orders_max <= kOrdersMaxLimit.
-  std::uint32_t orders_max = kOrdersMaxDefault;
-  // How long a closed order's id is remembered. REQUIRES: 0 <= value <= kOrderRetentionMsMax.
-  std::int64_t order_retention_ms = kOrderRetentionMsDefault;
-  // Wall-clock source for journaled hold deadlines (unix nanoseconds);
-  // nullptr = Clock::System(). Read once at open: the engine journals
-  // `clock` time + (wall - clock at open), so a deadline journaled as wall
-  // time comes back after a restart. Tests pass a ManualClock.
-  const Clock* wall_clock = nullptr;
-  // Run the expiry driver on a thread the engine owns. Tests that drive
-  // expiry by hand set this false and call SweepExpired().
-  bool expiry_thread = true;
-
-  // ---- Journal (issue 3) ----
-  // The journal directory (created if missing); empty for no journal.
-  // REQUIRES: empty exactly when durability == kNone.
-  std::string journal_dir{};
-  Durability durability = Durability::kNone;
-  FullQueuePolicy full_queue = FullQueuePolicy::kWait;
-  // Rotate to a new segment file past this many bytes (>= 32 KiB + 48;
-  // default 64 MiB).
-  std::uint64_t segment_bytes_max = std::uint64_t{64} << 20;
-  // Start a background checkpoint after this many journal bytes (default
-  // 256 MiB, about 8M records); 0 = only explicit Checkpoint() calls.
-  std::uint64_t checkpoint_bytes = std::uint64_t{256} << 20;
-  // Open a damaged journal up to the damage instead of refusing; what was
-  // dropped is in recovery_summary().
-  bool salvage = false;
-  // Tests: the file system journal writes go through (fault injection).
-  // Null means the real one. Must outlive the engine.
-  internal::FileSystem* file_system = nullptr;
-};
 
 // Journal counters, for benchmarks and the shell's status.
 struct JournalStats {
@@ -250,28 +203,30 @@ class Engine {
   const std::string& recovery_summary() const { return recovery_summary_; }
   JournalStats journal_stats() const;
 
-  // ---- Orders (issue 4) ------------------------------------------------------
+  // ---- Orders ----------------------------------------------------------------
   // Holds, all-or-nothing reserves, one final state per order, returns and
-  // idempotent retries; the contract is in orders.h.
-  OrderResult Reserve(OrderId id, std::span<const OrderLine> lines, std::int64_t ttl_ms) {
-    return orders_.Reserve(id, lines, ttl_ms);
-  }
-  OrderResult Commit(OrderId id) { return orders_.Commit(id); }
-  OrderResult Cancel(OrderId id) { return orders_.Cancel(id); }
-  OrderResult Return(OrderId id) { return orders_.Return(id); }
-  std::optional<OrderInfo> GetOrder(OrderId id) const { return orders_.Get(id); }
+  // idempotent retries; the value types and lifecycle are in order.h.
+  OrderResult Reserve(OrderId id, std::span<const OrderLine> lines, std::int64_t ttl_ms);
+  OrderResult Commit(OrderId id);
+  OrderResult Cancel(OrderId id);
+  OrderResult Return(OrderId id);
+  std::optional<OrderInfo> GetOrder(OrderId id) const;
   // available, held, sold; kUnknownSku (or kInvalidName by name).
   StockLevels Levels(SkuHandle sku) const;
   StockLevels Levels(std::string_view name) const;
   // Runs the expiry driver once at the clock's time (what the expiry thread
   // does every kExpirySweepIntervalNanos); returns the holds it expired.
-  std::size_t SweepExpired() { return orders_.Sweep(); }
-  ExpiryStats expiry_stats() const { return orders_.expiry_stats(); }
-  // Recovery entry points (RestoreHold, RestoreClose) for journal replay.
-  OrderBook& orders() { return orders_; }
+  std::size_t SweepExpired();
+  ExpiryStats expiry_stats() const;
 
  private:
   Engine(const EngineOptions& options, std::uint32_t skus_max);
+  // Open's steps (engine_open.cc): the options, the recovered state restored
+  // through Restorer (journal/recovery.h's RecoveryApplier), then the threads.
+  class Restorer;
+  static absl::Status CheckOptions(const EngineOptions& options);
+  absl::Status StartJournal(const EngineOptions& options, journal::JournalState&& state,
+                            std::int64_t wall_offset_nanos);
   // Resolves a name for a by-name call, or says why it cannot.
   std::optional<SkuHandle> Lookup(std::string_view name, Outcome* why) const;
   static constexpr int kChangeTake = 0;  // JournaledChange's kinds
@@ -300,7 +255,9 @@ class Engine {
   // Journals the order book's changes (null without a journal). Declared
   // before orders_ so it outlives the book.
   std::unique_ptr<EngineOrderJournal> order_journal_;
-  OrderBook orders_;  // after catalog_: destroyed (expiry thread stopped) first
+  std::unique_ptr<OrderBook> orders_;  // after catalog_: destroyed (expiry thread stopped) first
+
+  friend struct internal::EngineAccess;  // tests of internals (engine/engine_access.h)
 };
 
 // Inline: the hot path, so a caller's take is the checks and one CAS with no

@@ -49,11 +49,11 @@ static_assert((kCatalogShards & (kCatalogShards - 1)) == 0, "shard count is a po
 inline constexpr std::size_t kReaderThreadsMax = 1024;
 
 
-// ---- Orders (issue 4) ----------------------------------------------------
+// ---- Orders ---------------------------------------------------------------
 
 // Lines per order, after lines naming the same SKU are summed. A cart of ten
 // distinct items covers flash-sale checkouts; ten 8-byte lines plus the slot
-// header fill exactly two cache lines (orders.h asserts it).
+// header fill exactly two cache lines (engine/orders/orders.cc asserts it).
 inline constexpr std::size_t kOrderLinesMax = 10;
 
 // Units per order line (after summing). A cart line of a billion units is a

@@ -18,7 +18,7 @@ enum class Outcome : std::uint8_t {
   kCatalogFull,      // define past the capacity set at construction
   kBackpressure,     // the journal queue is full and the engine is set to refuse; nothing changed
   kReadOnly,         // the journal failed; changes are refused, reads still answered
-  // Orders (issue 4); see orders.h.
+  // Orders; see order.h.
   kUnknownOrder,     // no order with that id (never seen, or forgotten after retention)
   kOrderClosed,      // the order's final state was already decided; `state` names it
   kOrderConflict,    // a reserve reused an order id with different lines

@@ -1,4 +1,4 @@
-#include "flashstock/orders.h"
+#include "orders/order_book.h"
 
 #include <algorithm>
 #include <chrono>
@@ -7,14 +7,14 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
-#include "flashstock/catalog.h"
-#include "flashstock/stock_cell.h"
+#include "flashstock/internal/catalog.h"
+#include "flashstock/internal/stock_cell.h"
 #include "flashstock/validate.h"
-#include "internal/check.h"
-#include "internal/forget_rule.h"
-#include "internal/test_point.h"
-#include "internal/timer_wheel.h"
-#include "internal/thread_name.h"
+#include "base/check.h"
+#include "base/forget_rule.h"
+#include "base/test_point.h"
+#include "orders/timer_wheel.h"
+#include "base/thread_name.h"
 
 // Memory ordering, edge by edge.
 //
@@ -84,7 +84,8 @@ constexpr std::size_t kLatenessBuckets = 2001;
 
 // Waits for another thread's bounded, non-blocking work (a reserve moving
 // stock, a winner finishing its moves). Spins briefly, then yields, so on
-// two cores the thread we wait for gets to run (STYLE.md, anti-pattern 2).
+// two cores the thread we wait for gets to run: an unbounded spin would
+// starve it.
 class Backoff {
  public:
   void Wait() {
@@ -212,7 +213,8 @@ OrderResult OrderBook::Acknowledge(OrderResult result, const OrderTicket* ticket
 }
 
 std::size_t OrderBook::ShardIndex(std::size_t hash) {
-  // High bits: flat_hash_map filters on the hash's low 7 bits (STYLE.md).
+  // High bits: flat_hash_map filters on the hash's low 7 bits, so shards
+  // picked from those would share them and weaken its filtering.
   return hash >> (sizeof(std::size_t) * 8 - 6) & (kOrderShards - 1);
 }
 
@@ -544,7 +546,7 @@ std::optional<OrderInfo> OrderBook::Get(OrderId id) const {
 
 // ---- The expiry driver ------------------------------------------------------
 
-// The one forget rule (internal/forget_rule.h), fed what the journal records
+// The one forget rule (base/forget_rule.h), fed what the journal records
 // about the slot: its last change and, unless it failed (a failed reserve's
 // record has no deadline), its hold's deadline. So a hold that closed early
 // is kept until its deadline whether or not the driver saw it open.

@@ -1,10 +1,10 @@
-#include "snapshot.h"
+#include "journal/snapshot.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "flashstock/validate.h"
-#include "internal/forget_rule.h"
+#include "base/forget_rule.h"
 
 namespace flashstock::journal {
 namespace {

@@ -1,10 +1,10 @@
-#include "flashstock/catalog.h"
+#include "flashstock/internal/catalog.h"
 
 #include <cstring>
 
 #include "absl/hash/hash.h"
-#include "internal/check.h"
-#include "internal/reader_slots.h"
+#include "base/check.h"
+#include "base/reader_slots.h"
 
 namespace flashstock {
 
@@ -19,7 +19,7 @@ Catalog::Shard::Shard(const Catalog* catalog)
 Catalog::Catalog(std::uint32_t skus_max)
     : capacity_(skus_max),
       cells_(new StockCell[skus_max]),
-      names_(new NameSlot[skus_max]),  // left uninitialised: pages are touched only as SKUs are defined
+      names_(new NameEntry[skus_max]),  // left uninitialised: pages are touched only as SKUs are defined
       shards_(new std::unique_ptr<Shard>[kCatalogShards]) {
   FLASHSTOCK_CHECK(skus_max >= 1);
   FLASHSTOCK_CHECK(skus_max <= kSkusMaxLimit);
@@ -73,9 +73,9 @@ Catalog::Defined Catalog::Define(std::string_view name, std::int64_t level, std:
   const std::uint32_t index = size_.load(std::memory_order_relaxed);  // only defines write it
   if (index >= capacity_) return {Outcome::kCatalogFull, 0};
 
-  NameSlot& slot = names_[index];
-  slot.size = static_cast<std::uint8_t>(name.size());
-  std::memcpy(slot.bytes, name.data(), name.size());
+  NameEntry& entry = names_[index];
+  entry.size = static_cast<std::uint8_t>(name.size());
+  std::memcpy(entry.bytes, name.data(), name.size());
   cells_[index].Init(level, floor);
   // Release: pairs with the acquire in Contains()/size(); done before the
   // name is findable, so a handle that Find returned always passes Contains.

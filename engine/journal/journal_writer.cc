@@ -1,4 +1,4 @@
-#include "journal_writer.h"
+#include "journal/journal_writer.h"
 
 #include <immintrin.h>
 
@@ -8,10 +8,10 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "internal/check.h"
-#include "internal/reader_slots.h"
-#include "internal/test_point.h"
-#include "internal/thread_name.h"
+#include "base/check.h"
+#include "base/reader_slots.h"
+#include "base/test_point.h"
+#include "base/thread_name.h"
 
 namespace flashstock::journal {
 namespace {
@@ -174,7 +174,7 @@ bool JournalWriter::WaitForFloorReadersAndSequence() {
   // its floor read (it will see the new floor) or had ended it (pushed).
   internal::ReaderSlots::HeavyFence();
   ForEachProducer([](Producer* p) {
-    // seq_cst: the rare half of the Dekker pair (internal/reader_slots.h).
+    // seq_cst: the rare half of the Dekker pair (base/reader_slots.h).
     const std::uint64_t until = p->floor_read_until.load(std::memory_order_seq_cst);
     if (until == 0) return;
     // A change between its floor read and its push: bounded, non-blocking

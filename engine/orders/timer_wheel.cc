@@ -1,6 +1,6 @@
-#include "internal/timer_wheel.h"
+#include "orders/timer_wheel.h"
 
-#include "internal/check.h"
+#include "base/check.h"
 
 namespace flashstock::internal {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "snapshot.h"
+#include "journal/snapshot.h"
 
 namespace flashstock::journal {
 
@@ -56,6 +56,20 @@ struct Recovered {
 // Reads `dir`. Fails with DataLoss naming the file and offset on damage
 // (unless salvage), NotFound if `dir` does not exist.
 absl::StatusOr<Recovered> Recover(const std::string& dir, const RecoveryOptions& options);
+
+// What recovery hands the folded journal back through: the engine
+// implements it over its catalog and order book, so the journal knows
+// neither. Replay calls ApplySku for every SKU in index order, then
+// ApplyOrder for every remembered order (the newest incarnation of its id),
+// open holds first (they must all fit), then by id, so a replay is
+// deterministic. A non-OK status stops it and is returned.
+class RecoveryApplier {
+ public:
+  virtual ~RecoveryApplier() = default;
+  virtual absl::Status ApplySku(std::uint32_t index, const SkuState& sku) = 0;
+  virtual absl::Status ApplyOrder(std::uint64_t id, const OrderEntry& order) = 0;
+};
+absl::Status Replay(const JournalState& state, RecoveryApplier& applier);
 
 // Folds segments [after, through] of `dir` into `state` (the checkpointer's
 // incremental catch-up). Records <= state->sequence are skipped. Every

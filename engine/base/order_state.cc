@@ -1,7 +1,7 @@
 // The order states' names, as the shell and the journal's messages print
 // them. Apart from the book so that the journal reader (and its fuzz target)
 // can name a state without linking the order book.
-#include "flashstock/orders.h"
+#include "flashstock/order.h"
 
 namespace flashstock {
 

@@ -1,4 +1,4 @@
-#include "journal_format.h"
+#include "journal/journal_format.h"
 
 #include <cstdio>
 

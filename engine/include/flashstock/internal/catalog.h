@@ -1,3 +1,8 @@
+// Not part of the API. Engine::Take by handle is inline in engine.h (the
+// hot path: the checks and one compare-and-swap, no call), so the cell's and
+// the catalog's layout must be visible there and are installed with it. The
+// code is in engine/stock/; only the engine and its tests use these.
+//
 // Name -> SKU index, sharded, with a read path that writes no shared memory.
 //
 // Cells and names live in arrays sized at construction; a defined SKU's slot
@@ -6,7 +11,7 @@
 // Each shard keeps two copies of an absl::flat_hash_set of indices (keyed by
 // name through a transparent hash), in a left-right scheme: readers look in
 // the copy named by the shard's `active_` index, bracketed by Enter/Leave on
-// their own thread's slot (internal/reader_slots.h); a define, under the one
+// their own thread's slot (base/reader_slots.h); a define, under the one
 // define mutex, inserts into the inactive copy, flips `active_`, waits for
 // readers still in the old copy, then inserts there too. So a by-name lookup
 // writes only its own thread's line and never waits; defines wait briefly.
@@ -16,8 +21,8 @@
 // seq_cst (so also acquire) load of `active_` makes them visible. `size_` is
 // stored with release after each define and loaded with acquire by handle
 // checks, so any index below it names a fully initialised cell.
-#ifndef FLASHSTOCK_CATALOG_H_
-#define FLASHSTOCK_CATALOG_H_
+#ifndef FLASHSTOCK_INTERNAL_CATALOG_H_
+#define FLASHSTOCK_INTERNAL_CATALOG_H_
 
 #include <atomic>
 #include <cstddef>
@@ -31,7 +36,7 @@
 #include "flashstock/limits.h"
 #include "flashstock/validate.h"
 #include "flashstock/outcome.h"
-#include "flashstock/stock_cell.h"
+#include "flashstock/internal/stock_cell.h"
 
 namespace flashstock {
 
@@ -73,11 +78,11 @@ class Catalog {
   static bool ValidName(std::string_view name) { return ValidateName(name) == Outcome::kOk; }
 
  private:
-  struct NameSlot {
+  struct NameEntry {
     std::uint8_t size;
     char bytes[kNameBytesMax];
   };
-  static_assert(kNameBytesMax <= 255, "name size fits NameSlot::size");
+  static_assert(kNameBytesMax <= 255, "name size fits NameEntry::size");
 
   // A lookup key carrying its hash, so the name is hashed once per lookup.
   struct HashedName {
@@ -113,7 +118,7 @@ class Catalog {
 
   const std::uint32_t capacity_;
   std::unique_ptr<StockCell[]> cells_;
-  std::unique_ptr<NameSlot[]> names_;
+  std::unique_ptr<NameEntry[]> names_;
   std::unique_ptr<std::unique_ptr<Shard>[]> shards_;
   std::atomic<std::uint32_t> size_{0};
   // Serialises defines; also the fallback read lock for a thread that could
@@ -125,4 +130,4 @@ class Catalog {
 
 }  // namespace flashstock
 
-#endif  // FLASHSTOCK_CATALOG_H_
+#endif  // FLASHSTOCK_INTERNAL_CATALOG_H_

@@ -1,8 +1,13 @@
+// Not part of the API. Engine::Take by handle is inline in engine.h (the
+// hot path: the checks and one compare-and-swap, no call), so the cell's and
+// the catalog's layout must be visible there and are installed with it. The
+// code is in engine/stock/; only the engine and its tests use these.
+//
 // One SKU's counters, alone on their own cache line: `available` (on_hand_),
 // and, for orders, `held` (in open holds) and `sold` (committed orders, net of
 // returns). Plain takes (Take/TakeUpTo) move units out of `available` only and
 // are not counted in `sold`: the take path stays one compare-and-swap, and
-// `sold` means what the orders issue defines, units of committed orders. So
+// `sold` counts units of committed orders only. So
 //   available + held + sold == initial + restocked - taken (plain)
 // whenever no order operation is half-way through its counter updates.
 //
@@ -16,8 +21,8 @@
 // successful CAS acts on the latest value in on_hand_'s modification order,
 // so two takers can never both take the last unit. `floor_` is read once per
 // take, before its CAS loop; see SetFloor for what that means.
-#ifndef FLASHSTOCK_STOCK_CELL_H_
-#define FLASHSTOCK_STOCK_CELL_H_
+#ifndef FLASHSTOCK_INTERNAL_STOCK_CELL_H_
+#define FLASHSTOCK_INTERNAL_STOCK_CELL_H_
 
 #include <atomic>
 #include <cassert>
@@ -151,13 +156,13 @@ class alignas(kCacheLineSize) StockCell {
     return on_hand_.fetch_add(delta, std::memory_order_relaxed) + delta;
   }
 
-  // ---- Holds and sales (orders.h) ------------------------------------------
+  // ---- Holds and sales (engine/orders/) ------------------------------------------
   // Each moves units between two counters of this line with two RMWs; a
   // reader between them sees the units in neither (or, for TryHold, not yet
   // in held). Each counter is exact; the three together are a consistent
   // snapshot only when no order operation is in flight on this SKU.
   // Relaxed throughout, as in TryTake: these counters publish no memory (an
-  // order's own state word orders its lifecycle; see orders.h).
+  // order's own state word orders its lifecycle; see orders/order_book.h).
 
   // available -> held, all or nothing, refusing below the floor exactly as
   // TryTake does. REQUIRES: 0 < quantity <= kOrderLineQuantityMax.
@@ -225,4 +230,4 @@ static_assert(std::atomic<std::int64_t>::is_always_lock_free, "the counter must 
 
 }  // namespace flashstock
 
-#endif  // FLASHSTOCK_STOCK_CELL_H_
+#endif  // FLASHSTOCK_INTERNAL_STOCK_CELL_H_

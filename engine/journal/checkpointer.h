@@ -18,8 +18,8 @@
 #include "absl/status/status.h"
 #include <condition_variable>
 #include <mutex>
-#include "journal_writer.h"
-#include "snapshot.h"
+#include "journal/journal_writer.h"
+#include "journal/snapshot.h"
 
 namespace flashstock::journal {
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <string_view>
 
-#include "journal_format.h"
+#include "journal/journal_format.h"
 
 namespace flashstock::journal {
 

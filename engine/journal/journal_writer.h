@@ -68,10 +68,11 @@
 #include "absl/status/statusor.h"
 #include "boost/container/vector.hpp"
 #include "boost/lockfree/spsc_queue.hpp"
-#include "flashstock/engine.h"
-#include "internal/file.h"
-#include "internal/reader_slots.h"
-#include "journal_format.h"
+#include "flashstock/options.h"
+#include "flashstock/outcome.h"
+#include "base/file.h"
+#include "base/reader_slots.h"
+#include "journal/journal_format.h"
 
 namespace flashstock::journal {
 
@@ -118,7 +119,7 @@ inline constexpr std::int64_t kJournalIdleSleepUs = 500;
 // never more than this. Async mode never waits.
 inline constexpr std::int64_t kGatherMaxNanos = 500'000;
 // Sync mode grows the active segment this far ahead of its records, in zero
-// bytes (internal/file.h: an fdatasync that need not commit a new file size
+// bytes (base/file.h: an fdatasync that need not commit a new file size
 // is ~40 % faster here). One chunk costs one ~3 ms larger fdatasync.
 inline constexpr std::uint64_t kSegmentPreallocateBytes = std::uint64_t{1} << 20;
 // Segment size limit: rotation happens at the first batch boundary past it.
@@ -306,7 +307,7 @@ class JournalWriter {
   static void BeginFloorRead(Producer* p) {
     // Relaxed: the owner's own counter. The store is ordered before the
     // floor load that follows, against WaitForFloorReadersAndSequence's
-    // HeavyFence (internal/reader_slots.h).
+    // HeavyFence (base/reader_slots.h).
     internal::ReaderSlots::StoreMarker(p->floor_read_until, p->pushed.load(std::memory_order_relaxed) + 1);
   }
   static void CancelFloorRead(Producer* p) {

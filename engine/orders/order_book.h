@@ -42,13 +42,13 @@
 // of `retention_ms` after the order's last state change (failure, close,
 // return) and the hold's deadline (none for a failed reserve); then the id
 // is forgotten and the slot reused. The rule reads only what the journal
-// records, so recovery and snapshots apply it too (internal/forget_rule.h). A reserve that finds every slot
+// records, so recovery and snapshots apply it too (base/forget_rule.h). A reserve that finds every slot
 // busy first runs the expiry driver's sweep itself (HelpSweep), and gets
 // kOrdersFull if that frees nothing. So a retry is recognised for at least
 // retention_ms after the order closed, and a committed order can be
 // returned within that window.
 //
-// Expiry: one hierarchical timing wheel (internal/timer_wheel.h) owned by a
+// Expiry: one hierarchical timing wheel (orders/timer_wheel.h) owned by a
 // single driver (Sweep(): the engine's expiry thread, or a test). Reserves
 // hand new slots to the driver through a lock-free per-shard list; the wheel
 // finds each slot again at its deadline and at the end of its retention.
@@ -63,8 +63,8 @@
 // REQUIRE no concurrent calls of any kind.
 //
 // Memory ordering: see orders.cc, "Memory ordering", for each edge.
-#ifndef FLASHSTOCK_ORDERS_H_
-#define FLASHSTOCK_ORDERS_H_
+#ifndef FLASHSTOCK_ORDERS_ORDER_BOOK_H_
+#define FLASHSTOCK_ORDERS_ORDER_BOOK_H_
 
 #include <array>
 #include <atomic>
@@ -75,14 +75,15 @@
 #include <mutex>
 #include <optional>
 #include <span>
-#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "flashstock/clock.h"
 #include "flashstock/limits.h"
+#include "flashstock/order.h"
 #include "flashstock/outcome.h"
 #include "flashstock/sku_handle.h"
+#include "orders/order_journal.h"
 
 namespace flashstock {
 
@@ -90,129 +91,6 @@ class Catalog;
 namespace internal {
 class TimerWheel;
 }  // namespace internal
-
-// Chosen by the caller (a gateway's request or cart id). 0 is not an id.
-using OrderId = std::uint64_t;
-
-enum class OrderState : std::uint8_t {
-  kNone = 0,   // not an order
-  kReserving,  // a reserve is moving stock right now; settles to kHeld or kFailed
-  kHeld,
-  kCommitted,
-  kCancelled,
-  kExpired,
-  kReturned,
-  kFailed,     // the reserve found a line short; it holds nothing
-};
-// "HELD", "COMMITTED", ... as the shell prints them.
-std::string_view OrderStateName(OrderState state);
-
-struct OrderLine {
-  SkuHandle sku;
-  std::int64_t quantity = 0;
-
-  friend bool operator==(const OrderLine&, const OrderLine&) = default;
-};
-
-// One order operation's answer.
-//   kOk                 the operation took effect (or, for a repeated
-//                       reserve, had taken effect the first time); `state`
-//                       is the order's state now.
-//   kInsufficient       reserve: `short_sku` had only `available` units
-//                       (state kFailed); repeated identically by retries.
-//   kOrderClosed        `state` is the final state that won earlier.
-//   kOrderOpen          return of an order still held.
-//   kUnknownOrder, kOrderConflict, kOrdersFull, kInvalidOrder,
-//   kInvalidQuantity, kUnknownSku: nothing changed.
-struct [[nodiscard]] OrderResult {
-  Outcome outcome = Outcome::kOk;
-  OrderState state = OrderState::kNone;
-  SkuHandle short_sku{};
-  std::int64_t available = 0;
-
-  bool ok() const { return outcome == Outcome::kOk; }
-};
-
-// What GetOrder reports: the normalised lines (summed per SKU, sorted by
-// SKU index) and the hold's deadline on the engine's clock.
-struct OrderInfo {
-  OrderState state = OrderState::kNone;
-  std::int64_t deadline_nanos = 0;
-  std::uint32_t line_count = 0;
-  std::array<OrderLine, kOrderLinesMax> lines{};
-
-  std::span<const OrderLine> Lines() const { return {lines.data(), line_count}; }
-};
-
-// The expiry driver's record, for monitoring and the lateness benchmark.
-// Lateness = the clock when the expired hold's stock was back in available,
-// minus the hold's deadline.
-struct ExpiryStats {
-  std::uint64_t sweeps = 0;
-  std::uint64_t expired = 0;     // holds the driver expired (not those a late commit/cancel expired)
-  std::uint64_t forgotten = 0;   // ids forgotten after retention; slots reused
-  std::uint64_t scheduled = 0;   // slots in the wheel: open holds + remembered closed orders
-  std::uint64_t helped_sweeps = 0;  // sweeps run by a reserve that found every slot busy
-  std::int64_t lateness_p50_nanos = 0;
-  std::int64_t lateness_p99_nanos = 0;
-  std::int64_t lateness_max_nanos = 0;
-};
-
-// ---- Journaling hooks (docs/design.md, "Orders in the journal") ----------
-// Identifies one journaled order record so that another thread can wait for
-// it to be durable: the journal producer that pushed it (index + 1; 0 = no
-// record) and that producer's local sequence.
-struct OrderTicket {
-  std::uint32_t producer = 0;
-  std::uint64_t seq = 0;
-};
-
-// One order line as journaled: SKU index and quantity.
-struct JournalLine {
-  std::uint32_t sku = 0;
-  std::uint32_t quantity = 0;
-};
-
-// One order state change to journal. Times are on the book's Clock.
-struct OrderEvent {
-  OrderState state = OrderState::kNone;  // kHeld: reserve; kFailed: failed reserve; else the close
-  OrderId id = 0;
-  std::int64_t deadline_nanos = 0;       // the hold's deadline (a close's tag)
-  std::int64_t at_nanos = 0;             // when
-  std::uint32_t short_line = 0;          // kFailed
-  std::int64_t available = 0;            // kFailed
-  std::uint32_t line_count = 0;          // kHeld, kFailed
-  std::array<JournalLine, kOrderLinesMax> lines{};
-};
-
-// Where an OrderBook journals (the engine implements it over its journal
-// writer). Protocol, per operation and thread: Prepare() before anything
-// changes; if it returns kOk, exactly one of Append() (after the transition
-// is won, before the final state is published) or Abandon() follows on the
-// same thread. Prepare refusing (kBackpressure, kReadOnly) means the
-// operation must change nothing; `reads_floor` (a reserve) marks the thread
-// as reading floors until Append or Abandon, so a floor raise can wait for
-// its record. WaitDurable blocks until every given ticket is durable (sync
-// mode; returns at once otherwise); false: the journal failed and the
-// answer must not be acknowledged.
-//
-// Durable order follows dependence (docs/design.md): a close must land in
-// the file after the reserve it closes (a return after its commit), and a
-// give-back's units must not be used before its record is placed. So,
-// between Prepare and Append, OrderAfter(deps) waits until the records of
-// `deps` pushed by other threads are sequenced (this thread's own are ahead
-// of its next push anyway); and a give-back moves its stock only after
-// WaitSequenced(own ticket). Both return false once the journal failed.
-class OrderJournal {
- public:
-  virtual ~OrderJournal() = default;
-  virtual Outcome Prepare(bool reads_floor) = 0;
-  virtual OrderTicket Append(const OrderEvent& event) = 0;
-  virtual void Abandon() = 0;
-  virtual bool WaitDurable(const OrderTicket* tickets, std::size_t count) = 0;
-  virtual bool OrderAfter(const OrderTicket* deps, std::size_t count) = 0;
-  virtual bool WaitSequenced(const OrderTicket& ticket) = 0;
-};
 
 class OrderBook {
  public:
@@ -390,4 +268,4 @@ class OrderBook {
 
 }  // namespace flashstock
 
-#endif  // FLASHSTOCK_ORDERS_H_
+#endif  // FLASHSTOCK_ORDERS_ORDER_BOOK_H_

@@ -1,7 +1,7 @@
-#include "checkpointer.h"
+#include "journal/checkpointer.h"
 
-#include "recovery.h"
-#include "internal/thread_name.h"
+#include "journal/recovery.h"
+#include "base/thread_name.h"
 
 namespace flashstock::journal {
 

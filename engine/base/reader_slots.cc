@@ -1,4 +1,4 @@
-#include "internal/reader_slots.h"
+#include "base/reader_slots.h"
 
 #include <linux/membarrier.h>
 #include <sys/syscall.h>

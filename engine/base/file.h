@@ -14,7 +14,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "flashstock/engine.h"  // declares internal::FileSystem for EngineOptions
 
 namespace flashstock::internal {
 

@@ -12,9 +12,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "flashstock/orders.h"
-#include "internal/file.h"
-#include "journal_reader.h"
+#include "flashstock/order.h"
+#include "base/file.h"
+#include "journal/journal_reader.h"
 
 namespace flashstock::journal {
 
@@ -60,7 +60,7 @@ struct SkuLevels {
 };
 
 // The snapshot keeps a settled order this long past its forget time (the
-// one rule, internal/forget_rule.h), measured on the records' own clock:
+// one rule, base/forget_rule.h), measured on the records' own clock:
 // the newest `at` folded. A running engine decides a change before its
 // record reaches the file, and records of different threads reach it in
 // any order, so a record naming an order the engine still knew may follow
