@@ -167,8 +167,32 @@ class OrderBook {
 
   OrderResult Normalise(std::span<const OrderLine> lines, Normalised* out) const;
   Shard& ShardFor(OrderId id) const;
-  // The one state transition: see the file comment.
+  // One operation's journal reservation (orders.cc).
+  class Prepared;
+  // Reserve, step 1: under the shard mutex, a new slot for `id` (RESERVING,
+  // filed under the id, index and clock reading set) or, for a known id,
+  // the answer a retry gets and the records it repeats (index kNoSlot).
+  // kOk, or why neither (conflicting lines, book full, journal refused).
+  struct Claim {
+    std::uint32_t index = kNoSlot;
+    std::int64_t now = 0;
+    OrderResult answer;
+    OrderTicket waits[2];
+  };
+  Outcome ClaimSlot(Shard& shard, OrderId id, const Normalised& norm, std::int64_t ttl_ms, Prepared& prepared,
+                    Claim* claim);
+  // Reserve, step 2: holds every line or none, journals, publishes.
+  OrderResult HoldLines(Shard& shard, std::uint32_t index, const Normalised& norm, std::int64_t now,
+                        Prepared& prepared);
+  // The one state transition: see the file comment. DecideLocked looks at
+  // the slot under the shard mutex and either decides (kWon), loses
+  // (kLost: answer, and the records it repeats), answers at once, or asks
+  // to look again; CloseWon journals a won close and moves its stock.
   OrderResult Decide(OrderId id, OrderState target, bool honour_deadline);
+  enum class DecideStep : std::uint8_t { kRetry, kAnswer, kLost, kWon };
+  struct Decision;
+  DecideStep DecideLocked(Shard& shard, OrderId id, OrderState target, bool honour_deadline, Decision* d);
+  OrderResult CloseWon(const Decision& d, OrderState target, Prepared& prepared);
   // Moves the stock of a transition this thread won, then publishes it.
   // `now_nanos` is the decision's clock reading: the close's time.
   void Finish(std::uint32_t index, OrderState won, std::int64_t now_nanos);
@@ -256,6 +280,13 @@ class OrderBook {
   };
   struct TicketsDeleter {
     void operator()(Tickets* tickets) const { ::operator delete(tickets); }
+  };
+  struct Decision {
+    std::uint32_t index = kNoSlot;
+    OrderState won = OrderState::kHeld;
+    std::int64_t now = 0;
+    Tickets deps{};
+    OrderResult answer;
   };
   OrderJournal* journal_ = nullptr;
   std::unique_ptr<Tickets[], TicketsDeleter> tickets_;

@@ -97,36 +97,6 @@ class Backoff {
   int spins_ = 0;
 };
 
-// One operation's journal reservation (see OrderJournal): Begin() before
-// anything changes; Append() once the transition is won; otherwise the
-// destructor abandons it.
-class Prepared {
- public:
-  explicit Prepared(OrderJournal* journal) : journal_(journal) {}
-  ~Prepared() { Release(); }
-  Prepared(const Prepared&) = delete;
-  Prepared& operator=(const Prepared&) = delete;
-  Outcome Begin(bool reads_floor = false) {
-    if (journal_ == nullptr) return Outcome::kOk;
-    const Outcome o = journal_->Prepare(reads_floor);
-    open_ = o == Outcome::kOk;
-    return o;
-  }
-  OrderTicket Append(const OrderEvent& event) {
-    if (!open_) return {};
-    open_ = false;
-    return journal_->Append(event);
-  }
-  void Release() {
-    if (open_) journal_->Abandon();
-    open_ = false;
-  }
-
- private:
-  OrderJournal* const journal_;
-  bool open_ = false;
-};
-
 // Sweeps one reserve may run when it finds every slot busy (see Reserve).
 constexpr int kReserveHelpsMax = 16;
 
@@ -170,6 +140,36 @@ OrderBook::OrderBook(Catalog* catalog, const Clock* clock, std::uint32_t orders_
 }
 
 OrderBook::~OrderBook() { StopExpiryThread(); }
+
+// One operation's journal reservation (see OrderJournal): Begin() before
+// anything changes; Append() once the transition is won; otherwise the
+// destructor abandons it.
+class OrderBook::Prepared {
+ public:
+  explicit Prepared(OrderJournal* journal) : journal_(journal) {}
+  ~Prepared() { Release(); }
+  Prepared(const Prepared&) = delete;
+  Prepared& operator=(const Prepared&) = delete;
+  Outcome Begin(bool reads_floor = false) {
+    if (journal_ == nullptr) return Outcome::kOk;
+    const Outcome o = journal_->Prepare(reads_floor);
+    open_ = o == Outcome::kOk;
+    return o;
+  }
+  OrderTicket Append(const OrderEvent& event) {
+    if (!open_) return {};
+    open_ = false;
+    return journal_->Append(event);
+  }
+  void Release() {
+    if (open_) journal_->Abandon();
+    open_ = false;
+  }
+
+ private:
+  OrderJournal* const journal_;
+  bool open_ = false;
+};
 
 void OrderBook::StopExpiryThread() {
   {
@@ -303,20 +303,24 @@ OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std
   // Journal room first: a refusal here has changed nothing.
   Prepared prepared(journal_);
   if (const Outcome o = prepared.Begin(/*reads_floor=*/true); o != Outcome::kOk) return {o};
-
   Shard& shard = ShardFor(id);
-  std::uint32_t index = kNoSlot;
-  // The one clock reading of this reserve: the deadline, and the failure's
-  // time if a line is short (steady_clock costs ~50-75 ns on this VM).
-  std::int64_t now = 0;
-  OrderResult retry_answer;
-  OrderTicket retry_waits[2];
+  Claim claim;
+  if (const Outcome o = ClaimSlot(shard, id, norm, ttl_ms, prepared, &claim); o != Outcome::kOk) return {o};
+  if (claim.index == kNoSlot) {
+    prepared.Release();
+    return Acknowledge(claim.answer, claim.waits, 2);
+  }
+  return HoldLines(shard, claim.index, norm, claim.now, prepared);
+}
+
+Outcome OrderBook::ClaimSlot(Shard& shard, OrderId id, const Normalised& norm, std::int64_t ttl_ms,
+                             Prepared& prepared, Claim* claim) {
   int helps = 0;
   for (Backoff backoff;; backoff.Wait()) {
     std::unique_lock<std::mutex> lock(shard.mu);
     auto it = shard.ids.find(id);
     if (it == shard.ids.end()) {
-      index = Allocate();
+      const std::uint32_t index = Allocate();
       if (index == kNoSlot) {
         // Every slot busy. If the driver is only behind (on 2 cores with
         // many busy threads it gets a small share of the CPU), forgetting
@@ -324,7 +328,7 @@ OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std
         // (the sweep takes shard mutexes), then look again. Again while a
         // sweep of ours frees slots that other reserves take first, up to
         // kReserveHelpsMax times; a sweep that frees nothing means full.
-        if (helps == kReserveHelpsMax) return {Outcome::kOrdersFull};
+        if (helps == kReserveHelpsMax) return Outcome::kOrdersFull;
         lock.unlock();
         // The sweep journals its expiries through this thread's producer:
         // give our room back first (a reservation covers one push, and the
@@ -332,24 +336,28 @@ OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std
         prepared.Release();
         ++helps;
         if (HelpSweep() == 0) helps = kReserveHelpsMax;
-        if (const Outcome o = prepared.Begin(/*reads_floor=*/true); o != Outcome::kOk) return {o};
+        if (const Outcome o = prepared.Begin(/*reads_floor=*/true); o != Outcome::kOk) return o;
         continue;
       }
       Slot& slot = slots_[index];
       slot.id = id;
-      now = clock_->NowNanos();
-      slot.deadline_nanos = now + ttl_ms * 1'000'000;
+      // The one clock reading of this reserve: the deadline, and the
+      // failure's time if a line is short (steady_clock costs ~50-75 ns on
+      // this VM).
+      claim->now = clock_->NowNanos();
+      slot.deadline_nanos = claim->now + ttl_ms * 1'000'000;
       slot.line_count = static_cast<std::uint8_t>(norm.count);
       std::copy_n(norm.lines.begin(), norm.count, slot.lines);
       // Relaxed: published with the other fields by the mutex (edge 1).
       slot.state.store(StateWord(OrderState::kReserving), std::memory_order_relaxed);
       shard.ids.emplace(id, index);
-      break;
+      claim->index = index;
+      return Outcome::kOk;
     }
     // A retry (or a concurrent duplicate) of a known id.
     const Slot& slot = slots_[it->second];
     if (slot.line_count != norm.count || !std::equal(norm.lines.begin(), norm.lines.begin() + norm.count, slot.lines)) {
-      return {Outcome::kOrderConflict};
+      return Outcome::kOrderConflict;
     }
     // Acquire: pairs with the release store of HELD/FAILED (edge 2).
     const std::uint32_t word = slot.state.load(std::memory_order_acquire);
@@ -357,24 +365,24 @@ OrderResult OrderBook::Reserve(OrderId id, std::span<const OrderLine> lines, std
     if (state == OrderState::kReserving) continue;  // the first reserve is still moving stock
     if (journal_ != nullptr && (word & kMovingBit) != 0) continue;  // a close's ticket is not there yet
     if (state == OrderState::kFailed) {
-      retry_answer = {Outcome::kInsufficient, state, SkuHandle{slot.lines[slot.short_line].sku},
-                      slot.short_available};
+      claim->answer = {Outcome::kInsufficient, state, SkuHandle{slot.lines[slot.short_line].sku},
+                       slot.short_available};
     } else {
-      retry_answer = {Outcome::kOk, state};
+      claim->answer = {Outcome::kOk, state};
     }
-    if (journal_ == nullptr) return retry_answer;
-    // The answer repeats what the journal says: it waits for those records.
-    retry_waits[0] = tickets_[it->second].reserve;
-    retry_waits[1] = state == OrderState::kFailed || state == OrderState::kHeld ? OrderTicket{}
-                                                                                : tickets_[it->second].close;
-    break;
+    if (journal_ != nullptr) {
+      // The answer repeats what the journal says: it waits for those records.
+      claim->waits[0] = tickets_[it->second].reserve;
+      claim->waits[1] = state == OrderState::kFailed || state == OrderState::kHeld ? OrderTicket{}
+                                                                                  : tickets_[it->second].close;
+    }
+    return Outcome::kOk;
   }
-  if (index == kNoSlot) {
-    prepared.Release();
-    return Acknowledge(retry_answer, retry_waits, 2);
-  }
+}
 
-  // Outside the mutex: move stock, line by line, in SKU order.
+// Outside the mutex: move stock, line by line, in SKU order; all or none.
+OrderResult OrderBook::HoldLines(Shard& shard, std::uint32_t index, const Normalised& norm, std::int64_t now,
+                                 Prepared& prepared) {
   Slot& slot = slots_[index];
   for (std::uint32_t i = 0; i < norm.count; ++i) {
     const StockCell::Change change = catalog_->cell(norm.lines[i].sku).TryHold(norm.lines[i].quantity);
@@ -414,99 +422,113 @@ OrderResult OrderBook::Cancel(OrderId id) { return Decide(id, OrderState::kCance
 OrderResult OrderBook::Return(OrderId id) { return Decide(id, OrderState::kReturned, true); }
 
 OrderResult OrderBook::Decide(OrderId id, OrderState target, bool honour_deadline) {
-  const OrderState from = target == OrderState::kReturned ? OrderState::kCommitted : OrderState::kHeld;
   // Journal room first: a refusal here has changed nothing.
   Prepared prepared(journal_);
   if (const Outcome o = prepared.Begin(); o != Outcome::kOk) return {o};
   Shard& shard = ShardFor(id);
   for (Backoff backoff;; backoff.Wait()) {
-    std::uint32_t index;
-    OrderState won = target;
-    // The one clock reading of this decision: the deadline check, the
-    // close's time in the slot and in the journal record.
-    std::int64_t now = 0;
-    Tickets deps{};
-    OrderResult answer;  // set when this call loses
-    bool lost = false;
-    {
-      std::lock_guard<std::mutex> lock(shard.mu);
-      auto it = shard.ids.find(id);
-      if (it == shard.ids.end()) return {Outcome::kUnknownOrder};
-      index = it->second;
-      Slot& slot = slots_[index];
-      // Acquire: pairs with the release stores of edges 2 and 5.
-      std::uint32_t word = slot.state.load(std::memory_order_acquire);
-      if (word == StateWord(OrderState::kReserving)) continue;
-      // A return waits for a commit to finish moving its stock (edge 5).
-      if (word == (StateWord(from) | kMovingBit)) continue;
-      // Journaled: a loser names the winner only once the winner's record is
-      // pushed (its ticket is stored before the final state is).
-      if (journal_ != nullptr && (word & kMovingBit) != 0) continue;
-      if (word != StateWord(from)) {
-        lost = true;
-        answer = {Outcome::kOrderClosed, StateOf(word)};
-        if (target == OrderState::kReturned && StateOf(word) == OrderState::kHeld) {
-          answer = {Outcome::kOrderOpen, OrderState::kHeld};
-        }
-        if (journal_ == nullptr) return answer;
-        if (StateOf(word) == OrderState::kHeld) {
-          // Only the reserve's ticket: it was stored before HELD was
-          // published, while the expiry driver may be writing `close` right
-          // now (it decides outside the shard mutex).
-          deps.reserve = tickets_[index].reserve;
-        } else {
-          deps = tickets_[index];  // final: stored before the final state (edge 2)
-        }
-      } else {
-        now = clock_->NowNanos();
-        if (honour_deadline && from == OrderState::kHeld && now >= slot.deadline_nanos) {
-          won = OrderState::kExpired;  // a late commit or cancel performs the expiry
-        }
-        // The decision (edge 4). Relaxed: publishes nothing; see the top.
-        if (!slot.state.compare_exchange_strong(word, StateWord(won) | kMovingBit, std::memory_order_relaxed,
-                                                std::memory_order_relaxed)) {
-          // Only the expiry driver decides outside this mutex, and only from
-          // HELD: it won. Journaled, wait for its record (loop); else answer.
-          if (journal_ != nullptr) continue;
-          return {Outcome::kOrderClosed, StateOf(word)};
-        }
-        // Read before this close overwrites them: the reserve (and, for a
-        // return, the commit) this answer depends on.
-        if (journal_ != nullptr) deps = tickets_[index];
+    Decision d;
+    switch (DecideLocked(shard, id, target, honour_deadline, &d)) {
+      case DecideStep::kRetry:
+        continue;
+      case DecideStep::kAnswer:
+        return d.answer;
+      case DecideStep::kLost: {
+        prepared.Release();
+        const OrderTicket waits[2] = {d.deps.reserve, d.deps.close};
+        return Acknowledge(d.answer, waits, 2);
       }
+      case DecideStep::kWon:
+        return CloseWon(d, target, prepared);
     }
-    if (lost) {
-      prepared.Release();
-      const OrderTicket waits[2] = {deps.reserve, deps.close};
-      return Acknowledge(answer, waits, 2);
-    }
-    OrderTicket own;
-    if (journal_ != nullptr) {
-      // Won, stock not moved yet. The record goes behind the reserve it
-      // closes (a return: behind the commit), then is pushed (room was
-      // reserved); its ticket is stored before Finish publishes the final
-      // state. A give-back's units appear only once the record is
-      // sequenced, so nothing that uses them is written before it. A failed
-      // journal writes nothing more, so then the stock may move regardless.
-      const OrderTicket after[2] = {deps.reserve, target == OrderState::kReturned ? deps.close : OrderTicket{}};
-      (void)journal_->OrderAfter(after, 2);
-      own = prepared.Append(EventOf(slots_[index], won, now));
-      tickets_[index].close = own;
-      if (won != OrderState::kCommitted) {
-        FLASHSTOCK_TEST_POINT(kCauseQueued, index);
-        (void)journal_->WaitSequenced(own);
-      }
-    }
-    Finish(index, won, now);
-    if (won != OrderState::kCommitted) FLASHSTOCK_TEST_POINT(kCauseVisible, index);
-    const OrderResult result = won != target ? OrderResult{Outcome::kOrderClosed, won} : OrderResult{Outcome::kOk, won};
-    if (journal_ == nullptr) return result;
-    // In sync mode the answer waits for this record, the reserve's and, for
-    // a return, the commit's: they may sit in other threads' rings, and the
-    // journal thread may write them in a later batch than this one.
-    const OrderTicket waits[3] = {own, deps.reserve, target == OrderState::kReturned ? deps.close : OrderTicket{}};
-    return Acknowledge(result, waits, 3);
   }
+}
+
+OrderBook::DecideStep OrderBook::DecideLocked(Shard& shard, OrderId id, OrderState target, bool honour_deadline,
+                                              Decision* d) {
+  const OrderState from = target == OrderState::kReturned ? OrderState::kCommitted : OrderState::kHeld;
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.ids.find(id);
+  if (it == shard.ids.end()) {
+    d->answer = {Outcome::kUnknownOrder};
+    return DecideStep::kAnswer;
+  }
+  d->index = it->second;
+  Slot& slot = slots_[d->index];
+  // Acquire: pairs with the release stores of edges 2 and 5.
+  std::uint32_t word = slot.state.load(std::memory_order_acquire);
+  if (word == StateWord(OrderState::kReserving)) return DecideStep::kRetry;
+  // A return waits for a commit to finish moving its stock (edge 5).
+  if (word == (StateWord(from) | kMovingBit)) return DecideStep::kRetry;
+  // Journaled: a loser names the winner only once the winner's record is
+  // pushed (its ticket is stored before the final state is).
+  if (journal_ != nullptr && (word & kMovingBit) != 0) return DecideStep::kRetry;
+  if (word != StateWord(from)) {
+    d->answer = {Outcome::kOrderClosed, StateOf(word)};
+    if (target == OrderState::kReturned && StateOf(word) == OrderState::kHeld) {
+      d->answer = {Outcome::kOrderOpen, OrderState::kHeld};
+    }
+    if (journal_ == nullptr) return DecideStep::kAnswer;
+    if (StateOf(word) == OrderState::kHeld) {
+      // Only the reserve's ticket: it was stored before HELD was published,
+      // while the expiry driver may be writing `close` right now (it
+      // decides outside the shard mutex).
+      d->deps.reserve = tickets_[d->index].reserve;
+    } else {
+      d->deps = tickets_[d->index];  // final: stored before the final state (edge 2)
+    }
+    return DecideStep::kLost;
+  }
+  // The one clock reading of this decision: the deadline check, the close's
+  // time in the slot and in the journal record.
+  d->now = clock_->NowNanos();
+  d->won = target;
+  if (honour_deadline && from == OrderState::kHeld && d->now >= slot.deadline_nanos) {
+    d->won = OrderState::kExpired;  // a late commit or cancel performs the expiry
+  }
+  // The decision (edge 4). Relaxed: publishes nothing; see the top.
+  if (!slot.state.compare_exchange_strong(word, StateWord(d->won) | kMovingBit, std::memory_order_relaxed,
+                                          std::memory_order_relaxed)) {
+    // Only the expiry driver decides outside this mutex, and only from
+    // HELD: it won. Journaled, wait for its record (retry); else answer.
+    if (journal_ != nullptr) return DecideStep::kRetry;
+    d->answer = {Outcome::kOrderClosed, StateOf(word)};
+    return DecideStep::kAnswer;
+  }
+  // Read before this close overwrites them: the reserve (and, for a
+  // return, the commit) this answer depends on.
+  if (journal_ != nullptr) d->deps = tickets_[d->index];
+  return DecideStep::kWon;
+}
+
+OrderResult OrderBook::CloseWon(const Decision& d, OrderState target, Prepared& prepared) {
+  OrderTicket own;
+  if (journal_ != nullptr) {
+    // Won, stock not moved yet. The record goes behind the reserve it
+    // closes (a return: behind the commit), then is pushed (room was
+    // reserved); its ticket is stored before Finish publishes the final
+    // state. A give-back's units appear only once the record is
+    // sequenced, so nothing that uses them is written before it. A failed
+    // journal writes nothing more, so then the stock may move regardless.
+    const OrderTicket after[2] = {d.deps.reserve, target == OrderState::kReturned ? d.deps.close : OrderTicket{}};
+    (void)journal_->OrderAfter(after, 2);
+    own = prepared.Append(EventOf(slots_[d.index], d.won, d.now));
+    tickets_[d.index].close = own;
+    if (d.won != OrderState::kCommitted) {
+      FLASHSTOCK_TEST_POINT(kCauseQueued, d.index);
+      (void)journal_->WaitSequenced(own);
+    }
+  }
+  Finish(d.index, d.won, d.now);
+  if (d.won != OrderState::kCommitted) FLASHSTOCK_TEST_POINT(kCauseVisible, d.index);
+  const OrderResult result =
+      d.won != target ? OrderResult{Outcome::kOrderClosed, d.won} : OrderResult{Outcome::kOk, d.won};
+  if (journal_ == nullptr) return result;
+  // In sync mode the answer waits for this record, the reserve's and, for a
+  // return, the commit's: they may sit in other threads' rings, and the
+  // journal thread may write them in a later batch than this one.
+  const OrderTicket waits[3] = {own, d.deps.reserve, target == OrderState::kReturned ? d.deps.close : OrderTicket{}};
+  return Acknowledge(result, waits, 3);
 }
 
 void OrderBook::Finish(std::uint32_t index, OrderState won, std::int64_t now_nanos) {
