@@ -163,6 +163,123 @@ TEST_F(DamageTest, ZeroFilledTailIsTorn) {
   EXPECT_EQ(journal::Recover(dir2->path(), {}).status().code(), absl::StatusCode::kDataLoss);
 }
 
+// A write into the segment's pre-extended (zero) space that a SIGKILL or a
+// crash stops part-way ends on a kTornWriteAlignment boundary: the record
+// being written keeps its bytes up to that boundary and reads as zeros after
+// it. Records of varying length (DEFINEs of names of every length) put such
+// boundaries inside headers and payloads of every kind of record.
+class SectorCutTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    {
+      auto e = OpenOrDie(JournalOptions(golden_.path(), Durability::kSync));
+      for (int i = 0; i < 40; ++i) {
+        const std::string name = "sku-" + std::string(static_cast<std::size_t>(i % 50), 'n') + std::to_string(i);
+        ASSERT_TRUE(e->Define(name, 1000 + i).ok());
+        ASSERT_TRUE(e->Take(name, 1 + i % 3).ok());
+        if (i % 3 == 0) {
+          ASSERT_TRUE(e->Restock(name, 2).ok());
+        }
+      }
+    }
+    absl::StatusOr<std::vector<journal::SegmentFile>> segs = journal::ListSegments(golden_.path());
+    ASSERT_TRUE(segs.ok());
+    ASSERT_EQ(segs->size(), 1u);
+    segment_ = (*segs)[0].name;
+    bytes_ = ReadBytes(golden_ / segment_);
+    journal::SegmentReader reader(bytes_, true);
+    ASSERT_TRUE(reader.ReadHeader());
+    Record r;
+    while (reader.Next(&r)) records_.push_back(r);
+    ASSERT_EQ(reader.end(), journal::SegmentReader::End::kClean);
+  }
+
+  journal::JournalState StateUpTo(std::uint64_t end) const {
+    journal::JournalState s;
+    for (const Record& r : records_) {
+      if (r.offset + r.bytes > end) break;
+      EXPECT_TRUE(s.Apply(r).ok());
+    }
+    return s;
+  }
+  // The segment's bytes up to `cut`, then zeros to a page past the original end.
+  std::string CutThenZeros(std::uint64_t cut) const {
+    std::string b = bytes_.substr(0, cut);
+    b.resize(bytes_.size() + 4096, '\0');
+    return b;
+  }
+
+  TempDir golden_;
+  std::string segment_;
+  std::string bytes_;
+  std::vector<Record> records_;
+};
+
+TEST_F(SectorCutTest, ARecordCutAtASectorBoundaryIsATornTail) {
+  int cuts = 0;
+  int cuts_in_header = 0;
+  for (const Record& rec : records_) {
+    const std::uint64_t a = journal::kTornWriteAlignment;
+    for (std::uint64_t cut = (rec.offset / a + 1) * a; cut < rec.offset + rec.bytes; cut += a) {
+      SCOPED_TRACE("record at " + std::to_string(rec.offset) + " cut at " + std::to_string(cut));
+      ++cuts;
+      if (cut < rec.offset + journal::kRecordHeaderBytes) ++cuts_in_header;
+      TempDir dir;
+      WriteBytes(dir / segment_, CutThenZeros(cut));
+      journal::RecoveryOptions ro;
+      absl::StatusOr<journal::Recovered> r = journal::Recover(dir.path(), ro);
+      ASSERT_TRUE(r.ok()) << r.status();
+      EXPECT_TRUE(r->report.torn_tail) << r->report.Summary();
+      EXPECT_EQ(r->report.dropped_bytes, bytes_.size() + 4096 - rec.offset);
+      EXPECT_EQ(r->state, StateUpTo(rec.offset));
+      absl::StatusOr<journal::Recovered> again = journal::Recover(dir.path(), ro);
+      ASSERT_TRUE(again.ok()) << again.status();
+      EXPECT_FALSE(again->report.torn_tail) << again->report.Summary();
+      EXPECT_EQ(again->state, r->state);
+    }
+  }
+  EXPECT_GE(cuts, 5);            // the journal spans several sectors
+  EXPECT_GE(cuts_in_header, 1);  // and some boundary falls inside a header
+}
+
+TEST_F(SectorCutTest, ZerosAfterTheCutThenAnythingElseIsCorruption) {
+  for (const Record& rec : records_) {
+    const std::uint64_t cut = (rec.offset / journal::kTornWriteAlignment + 1) * journal::kTornWriteAlignment;
+    if (cut >= rec.offset + rec.bytes) continue;
+    std::string damaged = CutThenZeros(cut);
+    damaged.back() = 'x';
+    TempDir dir;
+    WriteBytes(dir / segment_, damaged);
+    journal::RecoveryOptions ro;
+    ro.repair = false;
+    absl::StatusOr<journal::Recovered> r = journal::Recover(dir.path(), ro);
+    ASSERT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << cut;
+    EXPECT_NE(std::string(r.status().message()).find(" at offset " + std::to_string(rec.offset) + ":"),
+              std::string::npos)
+        << r.status();
+  }
+}
+
+TEST_F(SectorCutTest, ASectorCutInAnOlderSegmentIsCorruption) {
+  const Record* straddling = nullptr;
+  for (const Record& rec : records_) {
+    if (rec.offset / journal::kTornWriteAlignment != (rec.offset + rec.bytes - 1) / journal::kTornWriteAlignment) {
+      straddling = &rec;
+      break;
+    }
+  }
+  ASSERT_NE(straddling, nullptr);
+  const std::uint64_t cut = (straddling->offset / journal::kTornWriteAlignment + 1) * journal::kTornWriteAlignment;
+  TempDir dir;
+  WriteBytes(dir / segment_, CutThenZeros(cut));
+  char header[journal::kSegmentHeaderBytes];
+  journal::EncodeSegmentHeader(header, records_.back().sequence + 1);
+  WriteBytes(dir / journal::SegmentFileName(records_.back().sequence + 1), std::string(header, sizeof(header)));
+  journal::RecoveryOptions ro;
+  ro.repair = false;
+  EXPECT_EQ(journal::Recover(dir.path(), ro).status().code(), absl::StatusCode::kDataLoss);
+}
+
 TEST_F(DamageTest, DamageInAnOlderSegmentIsNeverATornTail) {
   // A second (empty) segment after the first makes the first one not the newest.
   auto dir = With(bytes_.substr(0, bytes_.size() - 5));

@@ -46,6 +46,10 @@ inline constexpr std::uint32_t kSnapshotVersionOldest = 1;
 // bytes, checksum field taken as 0), first_sequence u64, reserved u64 (0).
 inline constexpr std::size_t kSegmentHeaderBytes = 32;
 inline constexpr std::size_t kRecordHeaderBytes = 16;
+// A write cut short by a crash or a SIGKILL ends on a multiple of this many
+// bytes of the file: disks write whole 512-byte sectors, and the kernel
+// copies a write page by page (pages are multiples of it).
+inline constexpr std::size_t kTornWriteAlignment = 512;
 
 // Record types. 0 is never written: a zero-filled region (pages a crash left
 // allocated but unwritten) reads as type 0 and is recognised as a torn tail.

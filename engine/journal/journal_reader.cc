@@ -1,5 +1,6 @@
 #include "journal/journal_reader.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -27,9 +28,19 @@ bool SegmentReader::RestIsZero() const {
   return true;
 }
 
+// True when the bytes from a kTornWriteAlignment boundary inside the record
+// being read to the end of the file are all zero, and bytes before the
+// boundary are not: the record was being written when the write stopped.
+bool SegmentReader::CutInsideRecord() const {
+  std::size_t zero_from = bytes_.size();
+  while (zero_from > offset_ && bytes_[zero_from - 1] == 0) --zero_from;
+  const std::size_t cut = (zero_from + kTornWriteAlignment - 1) / kTornWriteAlignment * kTornWriteAlignment;
+  return cut > offset_ && cut < record_end_ && cut <= bytes_.size();
+}
+
 // `incomplete`: the file ends inside the thing being read.
 bool SegmentReader::Fail(bool incomplete, std::string why) {
-  if (is_last_ && (incomplete || RestIsZero())) {
+  if (is_last_ && (incomplete || RestIsZero() || CutInsideRecord())) {
     end_ = End::kTornTail;
     problem_ = absl::StrCat(incomplete ? "incomplete " : "zero-filled ", why, " at end of newest segment");
   } else {
@@ -62,8 +73,10 @@ bool SegmentReader::ReadHeader() {
 
 // The header fields are checked against each other before the length is
 // trusted, so a damaged length in the newest segment's last record reads as
-// corruption rather than as a torn tail: a crash cuts records short but never
-// leaves a header that disagrees with itself.
+// corruption rather than as a torn tail: a crash cuts records short at a
+// kTornWriteAlignment boundary, so a record that disagrees with itself and is
+// followed by nonzero bytes, or by zeros from anywhere but such a boundary
+// inside it, is damage.
 namespace {
 
 bool Bad(std::string* why, std::string problem) {
@@ -205,6 +218,7 @@ bool SegmentReader::Next(Record* r) {
   const std::uint16_t length = Get<std::uint16_t>(p + 4);
   const std::uint8_t type = Get<std::uint8_t>(p + 6);
   const std::uint64_t sequence = Get<std::uint64_t>(p + 8);
+  record_end_ = offset_ + kRecordHeaderBytes + std::min<std::size_t>(length, kRecordPayloadBytesMax);
   const auto bad = [&](const std::string& why) {
     return Fail(false, absl::StrCat(why, " in record ", sequence, " at offset ", offset_));
   };

@@ -6,8 +6,12 @@
 //   - a clean end: the last record ends exactly at the end of the file;
 //   - a torn tail: only in the newest segment, and only when the bytes from
 //     the first unreadable record to the end of the file are an incomplete
-//     record (the file ends inside its header or payload), or are all zero
-//     (allocated pages a crash never wrote);
+//     record (the file ends inside its header or payload), are all zero
+//     (allocated pages a crash never wrote), or are the record's bytes up to
+//     a kTornWriteAlignment boundary inside it and zeros from there to the
+//     end (a write into pre-extended space cut short: the kernel copies a
+//     write page by page and stops between pages on SIGKILL, and a disk
+//     writes whole sectors);
 //   - anything else that does not read as the next record (checksum
 //     mismatch, bad length or type, a sequence gap, a value out of range) is
 //     corruption, at a byte offset.
@@ -72,10 +76,14 @@ class SegmentReader {
  private:
   bool Fail(bool incomplete, std::string why);
   bool RestIsZero() const;
+  bool CutInsideRecord() const;
 
   std::string_view bytes_;
   bool is_last_;
   std::uint64_t offset_ = 0;
+  // Where the record being read would end by its header's length (0 before
+  // the header is read): a torn write can only cut inside it.
+  std::uint64_t record_end_ = 0;
   std::uint64_t first_sequence_ = 0;
   std::uint64_t next_sequence_ = 0;
   std::uint64_t records_ = 0;
