@@ -21,6 +21,7 @@
  *   BUG_FORGET_WITHOUT_RECHECK the driver forgets without re-checking the
  *                          state under the mutex (a return may be moving)
  */
+/* MUTANTS: BUG_PLAIN_STORE BUG_RETURN_IGNORES_MOVING BUG_FORGET_WITHOUT_RECHECK */
 #define Q 2
 #define HELD 2
 #define COMMITTED 3
