@@ -7,12 +7,14 @@
 #include "absl/container/flat_hash_set.h"
 #include "base/check.h"
 #include "base/file.h"
+#include "base/reader_slots.h"
 #include "base/test_point.h"
 #include "flashstock/validate.h"
 #include "journal/checkpointer.h"
 #include "journal/journal_writer.h"
 #include "order_journal_adapter.h"
 #include "orders/order_book.h"
+#include "stock/escrow.h"
 
 namespace flashstock {
 
@@ -146,7 +148,21 @@ StockResult Engine::JournaledChange(std::uint32_t index, std::int64_t quantity, 
   journal::Entry entry{journal::RecordType::kTake, index, quantity};
   bool announced = false;
   auto announce = [p] { journal::JournalWriter::BeginFloorRead(p); };
-  if (kind == kChangeTake) {
+  if (Escrow* escrow = cell.escrow(); escrow != nullptr) {
+    // A lease take reads no floor, but its pool draws and refusals do, and a
+    // floor raise joins the SKU first: announcing every take keeps the raise
+    // waiting for each one that may have spent under the old floor.
+    announce();
+    const bool up_to = kind == kChangeTakeUpTo;
+    const Escrow::Taken taken = escrow->Take(quantity, up_to, internal::ReaderSlots::ThisThreadIndex());
+    if (taken.taken == 0) {
+      journal::JournalWriter::CancelFloorRead(p);
+      return up_to ? StockResult{Outcome::kOk, taken.available, 0}
+                   : StockResult{Outcome::kInsufficient, taken.available, 0};
+    }
+    result = {Outcome::kOk, taken.available, taken.taken};
+    entry.value = taken.taken;
+  } else if (kind == kChangeTake) {
     const StockCell::Change change = cell.TryTakeAnnounced(quantity, announce, &announced);
     if (!change.ok) {
       if (announced) journal::JournalWriter::CancelFloorRead(p);
@@ -202,6 +218,8 @@ StockResult Engine::RestockJournaled(std::uint32_t index, std::int64_t quantity)
     if (!j.WaitSequenced(p, seq)) return {Outcome::kReadOnly, cell.Level(), 0};
     level = cell.Add(quantity);
     FLASHSTOCK_TEST_POINT(kCauseVisible, index);
+    // Under the cause mutex: see SetFloorJournaled.
+    if (Escrow* escrow = cell.escrow(); escrow != nullptr) escrow->SplitIfRoomy();
   }
   if (durability_ == Durability::kSync && !j.WaitDurable(p, seq)) {
     // As for a take above: after a failure nothing more reaches the disk.
@@ -227,7 +245,9 @@ StockResult Engine::TakeUpTo(SkuHandle sku, std::int64_t quantity) {
   if (quantity <= 0) return {Outcome::kInvalidQuantity, 0, 0};
   if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku, 0, 0};
   if (journal_ != nullptr) return JournaledChange(sku.index, quantity, kChangeTakeUpTo);
-  const StockCell::Partial partial = catalog_.cell(sku.index).TakeUpTo(quantity);
+  StockCell& cell = catalog_.cell(sku.index);
+  if (Escrow* escrow = cell.escrow(); escrow != nullptr) return EscrowTake(*escrow, quantity, true);
+  const StockCell::Partial partial = cell.TakeUpTo(quantity);
   return {Outcome::kOk, partial.available, partial.taken};
 }
 
@@ -235,14 +255,21 @@ StockResult Engine::Restock(SkuHandle sku, std::int64_t quantity) {
   if (quantity <= 0) return {Outcome::kInvalidQuantity, 0, 0};
   if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku, 0, 0};
   if (journal_ != nullptr) return JournaledChange(sku.index, quantity, kChangeRestock);
-  const StockCell::Change change = catalog_.cell(sku.index).Restock(quantity);
+  StockCell& cell = catalog_.cell(sku.index);
+  const StockCell::Change change = cell.Restock(quantity);
   if (!change.ok) return {Outcome::kInvalidQuantity, change.available, 0};
+  if (Escrow* escrow = cell.escrow(); escrow != nullptr) {
+    escrow->SplitIfRoomy();
+    return {Outcome::kOk, escrow->Available(), 0};
+  }
   return {Outcome::kOk, change.available, 0};
 }
 
 StockResult Engine::Level(SkuHandle sku) const {
   if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku, 0, 0};
-  return {Outcome::kOk, catalog_.cell(sku.index).Level(), 0};
+  const StockCell& cell = catalog_.cell(sku.index);
+  const Escrow* escrow = cell.escrow();
+  return {Outcome::kOk, escrow != nullptr ? escrow->Available() : cell.Level(), 0};
 }
 
 StockResult Engine::SetFloor(SkuHandle sku, std::int64_t floor) {
@@ -250,8 +277,62 @@ StockResult Engine::SetFloor(SkuHandle sku, std::int64_t floor) {
   if (floor > 0) return {Outcome::kInvalidQuantity, 0, 0};
   StockCell& cell = catalog_.cell(sku.index);
   if (journal_ != nullptr) return SetFloorJournaled(sku.index, floor);
+  if (Escrow* escrow = cell.escrow(); escrow != nullptr) {
+    escrow->SetFloor(floor);  // joined across the change: no lease spends past it
+    return {Outcome::kOk, escrow->Available(), 0};
+  }
   cell.SetFloor(floor);
   return {Outcome::kOk, cell.Level(), 0};
+}
+
+StockResult Engine::EscrowTake(Escrow& escrow, std::int64_t quantity, bool up_to) {
+  const Escrow::Taken taken = escrow.Take(quantity, up_to, internal::ReaderSlots::ThisThreadIndex());
+  if (!up_to && taken.taken == 0) return {Outcome::kInsufficient, taken.available, 0};
+  return {Outcome::kOk, taken.available, taken.taken};
+}
+
+// Under the SKU's cause mutex, so entering or leaving escrow never splits a
+// SKU between a journaled floor raise's join and its floor store.
+StockResult Engine::SetEscrow(SkuHandle sku, bool on) {
+  if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku, 0, 0};
+  std::lock_guard<std::mutex> cause(CauseMutex(sku.index));
+  StockCell& cell = catalog_.cell(sku.index);
+  Escrow* escrow = cell.escrow();
+  if (on) {
+    if (escrow == nullptr) {
+      std::lock_guard<std::mutex> lock(escrow_mu_);
+      std::unique_ptr<Escrow>& slot = escrows_[sku.index];
+      if (slot == nullptr) {
+        if (escrows_.size() > kEscrowSkusMax) {
+          escrows_.erase(sku.index);
+          return {Outcome::kEscrowFull, cell.Level(), 0};
+        }
+        slot = std::make_unique<Escrow>(&cell);
+      }
+      escrow = slot.get();
+      escrow->Enable();
+      cell.set_escrow(escrow);
+    }
+    return {Outcome::kOk, escrow->Available(), 0};
+  }
+  if (escrow != nullptr) {
+    escrow->Disable();  // joined for good: a take still holding the pointer runs on the pool
+    cell.set_escrow(nullptr);
+  }
+  return {Outcome::kOk, cell.Level(), 0};
+}
+
+StockResult Engine::SetEscrow(std::string_view name, bool on) {
+  Outcome why;
+  std::optional<SkuHandle> sku = Lookup(name, &why);
+  return sku ? SetEscrow(*sku, on) : StockResult{why, 0, 0};
+}
+
+std::optional<Engine::EscrowStatus> Engine::GetEscrow(SkuHandle sku) const {
+  if (!catalog_.Contains(sku.index)) return std::nullopt;
+  const Escrow* escrow = catalog_.cell(sku.index).escrow();
+  if (escrow == nullptr) return EscrowStatus{};
+  return EscrowStatus{true, escrow->split(), escrow->transitions()};
 }
 
 // A floor change is a barrier for its SKU (docs/design.md, "Durable order
@@ -271,6 +352,10 @@ StockResult Engine::SetFloorJournaled(std::uint32_t index, std::int64_t floor) {
     old_floor = cell.Floor();
     const journal::JournalWriter::Control record{journal::RecordType::kSetFloor, index, floor, 0, {}};
     if (floor > old_floor) {
+      // A split SKU joins first: a lease spends without reading the floor.
+      // No split can follow before the store: splits run under this mutex
+      // or after a restock, which takes it too.
+      if (Escrow* escrow = cell.escrow(); escrow != nullptr) escrow->Join();
       cell.SetFloor(floor);
       FLASHSTOCK_TEST_POINT(kFloorStored, index);
       Outcome o = j.WaitForFloorReadersAndSequence() ? Outcome::kOk : Outcome::kReadOnly;
@@ -288,6 +373,7 @@ StockResult Engine::SetFloorJournaled(std::uint32_t index, std::int64_t floor) {
       cell.SetFloor(floor);
       FLASHSTOCK_TEST_POINT(kCauseVisible, index);
     }
+    if (Escrow* escrow = cell.escrow(); escrow != nullptr) escrow->SplitIfRoomy();
   }
   if (durability_ == Durability::kSync && !j.WaitControlDurable(seq)) {
     // Not durable, so not acknowledged: put the old floor back (nothing is
@@ -423,7 +509,8 @@ ExpiryStats Engine::expiry_stats() const { return orders_->expiry_stats(); }
 StockLevels Engine::Levels(SkuHandle sku) const {
   if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku};
   const StockCell& cell = catalog_.cell(sku.index);
-  return {Outcome::kOk, cell.Level(), cell.Held(), cell.Sold()};
+  const Escrow* escrow = cell.escrow();
+  return {Outcome::kOk, escrow != nullptr ? escrow->Available() : cell.Level(), cell.Held(), cell.Sold()};
 }
 
 StockLevels Engine::Levels(std::string_view name) const {

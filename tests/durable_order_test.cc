@@ -25,6 +25,7 @@
 #include "base/test_point.h"
 #include "journal/journal_format.h"
 #include "journal_test_util.h"
+#include "test_gate.h"
 
 namespace flashstock {
 namespace {
@@ -37,79 +38,8 @@ using testing::ReadBytes;
 using testing::TempDir;
 using testing::WriteBytes;
 
-// One armed test point: the first thread to reach (point, arg) announces it
-// and waits until the test releases it; every other arrival passes.
-class Gate {
- public:
-  static Gate& Instance() {
-    static Gate gate;
-    return gate;
-  }
-  void Arm(TestPoint point, std::uint32_t arg) {
-    std::lock_guard<std::mutex> lock(mu_);
-    armed_ = true;
-    point_ = point;
-    arg_ = arg;
-    arrived_ = released_ = false;
-    internal::SetTestPointHook(&Gate::Hook);
-  }
-  void AwaitArrival() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return arrived_; });
-  }
-  void Release() {
-    std::lock_guard<std::mutex> lock(mu_);
-    released_ = true;
-    cv_.notify_all();
-  }
-  // A second point that only records that some thread reached it.
-  void Watch(TestPoint point, std::uint32_t arg) {
-    std::lock_guard<std::mutex> lock(mu_);
-    watching_ = true;
-    watch_point_ = point;
-    watch_arg_ = arg;
-    watched_ = false;
-  }
-  void AwaitWatched() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return watched_; });
-  }
-  void Disarm() {
-    internal::SetTestPointHook(nullptr);
-    Release();
-  }
-
- private:
-  static void Hook(TestPoint point, std::uint32_t arg) {
-    Gate& g = Instance();
-    std::unique_lock<std::mutex> lock(g.mu_);
-    if (g.watching_ && point == g.watch_point_ && arg == g.watch_arg_) {
-      g.watching_ = false;
-      g.watched_ = true;
-      g.cv_.notify_all();
-      return;
-    }
-    if (!g.armed_ || point != g.point_ || arg != g.arg_) return;
-    g.armed_ = false;  // one thread only
-    g.arrived_ = true;
-    g.cv_.notify_all();
-    g.cv_.wait(lock, [&g] { return g.released_; });
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool armed_ = false, arrived_ = false, released_ = false;
-  TestPoint point_{};
-  std::uint32_t arg_ = 0;
-  bool watching_ = false, watched_ = false;
-  TestPoint watch_point_{};
-  std::uint32_t watch_arg_ = 0;
-};
-
-// Disarms the gate however the test ends, so no thread stays parked.
-struct GateGuard {
-  ~GateGuard() { Gate::Instance().Disarm(); }
-};
+using testing::Gate;
+using testing::GateGuard;
 
 // Record boundaries of every segment file in `dir`, in file order: (file,
 // offset) pairs, the first of each file just past its header.

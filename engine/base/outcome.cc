@@ -19,6 +19,7 @@ std::string_view OutcomeCode(Outcome outcome) {
     case Outcome::kOrdersFull: return "ORDERS_FULL";
     case Outcome::kInvalidOrder: return "INVALID_ORDER";
     case Outcome::kOrderOpen: return "ORDER_OPEN";
+    case Outcome::kEscrowFull: return "ESCROW_FULL";
   }
   return "UNKNOWN_OUTCOME";
 }

@@ -17,6 +17,8 @@ enum class TestPoint : std::uint8_t {
   kCauseQueued,       // a restock / floor change / give-back pushed its record, not yet visible (arg: SKU or order slot)
   kCauseVisible,      // ... and is now visible, before the call returns (arg: SKU or order slot)
   kFloorStored,       // a floor raise stored its new floor, before waiting out floor readers (arg: SKU)
+  kEscrowRefilling,   // an escrow lease's owner drew from the pool, units in its hands only (arg: lease)
+  kEscrowJoinWaits,   // a join found a lease being refilled and waits for it (arg: lease)
 };
 
 // Called with the point and its argument on the thread that reaches it.

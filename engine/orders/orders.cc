@@ -10,6 +10,7 @@
 #include "flashstock/internal/catalog.h"
 #include "flashstock/internal/stock_cell.h"
 #include "flashstock/validate.h"
+#include "stock/escrow.h"
 #include "base/check.h"
 #include "base/forget_rule.h"
 #include "base/test_point.h"
@@ -385,7 +386,7 @@ OrderResult OrderBook::HoldLines(Shard& shard, std::uint32_t index, const Normal
                                  Prepared& prepared) {
   Slot& slot = slots_[index];
   for (std::uint32_t i = 0; i < norm.count; ++i) {
-    const StockCell::Change change = catalog_->cell(norm.lines[i].sku).TryHold(norm.lines[i].quantity);
+    const StockCell::Change change = HoldUnits(catalog_->cell(norm.lines[i].sku), norm.lines[i].quantity);
     if (change.ok) continue;
     for (std::uint32_t j = 0; j < i; ++j) catalog_->cell(norm.lines[j].sku).ReleaseHold(norm.lines[j].quantity);
     slot.short_line = static_cast<std::uint8_t>(i);

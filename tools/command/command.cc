@@ -17,7 +17,7 @@ absl::string_view A(std::string_view s) { return {s.data(), s.size()}; }
 
 enum class Verb : std::uint8_t {
   kDefine, kRestock, kTake, kTakeUpTo, kLevel, kFloor, kReserve, kCommit, kCancel, kReturn,
-  kOrder, kCheckpoint,
+  kOrder, kCheckpoint, kEscrow,
 };
 
 struct VerbSpec {
@@ -33,7 +33,7 @@ struct VerbSpec {
 
 constexpr std::size_t kNoMax = static_cast<std::size_t>(-1);
 
-constexpr std::array<VerbSpec, 12> kVerbSpecs = {{
+constexpr std::array<VerbSpec, 13> kVerbSpecs = {{
     {Verb::kDefine, "DEFINE", "define", 2, 3, false, true, "DEFINE sku qty [floor]"},
     {Verb::kRestock, "RESTOCK", "restock", 2, 2, false, true, "RESTOCK sku n"},
     {Verb::kTake, "TAKE", "take", 2, 2, false, true, "TAKE sku n"},
@@ -46,6 +46,8 @@ constexpr std::array<VerbSpec, 12> kVerbSpecs = {{
     {Verb::kReturn, "RETURN", "return", 1, 1, false, true, "RETURN order"},
     {Verb::kOrder, "ORDER", "order", 1, 1, false, false, "ORDER order"},
     {Verb::kCheckpoint, "CHECKPOINT", "checkpoint", 0, 0, false, false, "CHECKPOINT"},
+    // Escrow is not journaled (a runtime setting): nothing to wait for.
+    {Verb::kEscrow, "ESCROW", "escrow", 1, 2, false, false, "ESCROW sku [ON|OFF]"},
 }};
 
 constexpr std::array<std::string_view, kVerbSpecs.size()> kVerbNames = [] {
@@ -265,6 +267,25 @@ void Execute(Engine* engine, std::span<const std::string_view> args, Answer* ans
       Number(answer, r.available);
       Number(answer, r.held);
       return Number(answer, r.sold);
+    }
+    case Verb::kEscrow: {
+      if (args.size() == 3) {
+        const bool on = absl::EqualsIgnoreCase(A(args[2]), "on");
+        if (!on && !absl::EqualsIgnoreCase(A(args[2]), "off")) {
+          return BadCommand(answer, absl::StrCat("'", A(args[2]), "' is not ON or OFF"));
+        }
+        const StockResult r = engine->SetEscrow(args[1], on);
+        if (r.outcome == Outcome::kEscrowFull) {
+          return Fail(answer, absl::StrCat(A(OutcomeCode(r.outcome)), " at most ", kEscrowSkusMax,
+                                           " SKUs can be in escrow"));
+        }
+        if (!r.ok()) return StockError(answer, *engine, r, args[1], 0);
+      }
+      const StockResult level = engine->Level(args[1]);  // resolves and validates the name
+      if (!level.ok()) return StockError(answer, *engine, level, args[1], 0);
+      const Engine::EscrowStatus status = *engine->GetEscrow(*engine->Resolve(args[1]));
+      Text(answer, status.on ? "on" : "off");
+      return Text(answer, status.split ? "split" : "joined");
     }
     case Verb::kCheckpoint: {
       const absl::Status st = engine->Checkpoint();

@@ -40,6 +40,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
@@ -155,6 +156,31 @@ class Engine {
   StockResult Level(std::string_view name) const;
   StockResult SetFloor(std::string_view name, std::int64_t floor);
 
+  // ---- Escrow: a hot SKU split across cache lines (docs/design.md, "Escrow")
+  // In escrow, a SKU's units sit in a pool (its own line) and kEscrowLeases
+  // leases (a line each); a take spends from its thread's lease and writes
+  // no line another core's lease uses, until the lease refills from the
+  // pool. Nothing else changes: a take is refused only when the pool and
+  // every lease together cannot cover it (the refusing path reclaims the
+  // leases first), floors, restocks, take-up-tos and orders keep their
+  // meaning, and every accepted take is journaled as before. The SKU splits
+  // when it has at least kEscrowSplitMin units above its floor (now, or at a
+  // later restock) and runs joined (one line, as without escrow) for its
+  // last units. Two things differ while split: the level a take answers is
+  // a lower bound (the pool plus the caller's own lease), and Level/Levels
+  // sum the pool and the leases word by word, so they can be off by units
+  // moving meanwhile (at most kEscrowChunkMax per lease). Escrow is a runtime
+  // setting: not journaled, off after a restart.
+  // kOk with the level; kUnknownSku; kEscrowFull past kEscrowSkusMax SKUs.
+  StockResult SetEscrow(SkuHandle sku, bool on);
+  StockResult SetEscrow(std::string_view name, bool on);
+  struct EscrowStatus {
+    bool on = false;
+    bool split = false;             // leases open now (on, and roomy)
+    std::uint64_t transitions = 0;  // splits and joins so far
+  };
+  std::optional<EscrowStatus> GetEscrow(SkuHandle sku) const;
+
   std::uint32_t sku_count() const { return catalog_.size(); }
   std::uint32_t skus_max() const { return catalog_.capacity(); }
 
@@ -240,11 +266,17 @@ class Engine {
   static constexpr std::size_t kCauseStripes = 64;
   std::mutex& CauseMutex(std::uint32_t index) { return cause_mu_[index % kCauseStripes]; }
   StockResult DefineJournaled(std::string_view name, std::int64_t quantity, std::int64_t floor);
+  // A take or take-up-to on a SKU in escrow, without a journal.
+  StockResult EscrowTake(Escrow& escrow, std::int64_t quantity, bool up_to);
 
   Catalog catalog_;
   Durability durability_ = Durability::kNone;
   std::mutex define_mu_;  // serialises all defines (std::mutex: visible to TSan)
   std::array<std::mutex, kCauseStripes> cause_mu_;
+  // Every SKU's escrow once first put in escrow (kept when taken out: a take
+  // may still hold its pointer), by SKU index. Guarded by escrow_mu_.
+  std::mutex escrow_mu_;
+  absl::flat_hash_map<std::uint32_t, std::unique_ptr<Escrow>> escrows_;
   std::unique_ptr<internal::DirLock> lock_;
   std::unique_ptr<journal::Checkpointer> checkpointer_;
   // Before journal_: destroyed after it, so the journal thread never
@@ -266,7 +298,9 @@ inline StockResult Engine::Take(SkuHandle sku, std::int64_t quantity) {
   if (quantity <= 0) return {Outcome::kInvalidQuantity, 0, 0};
   if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku, 0, 0};
   if (journal_ != nullptr) return JournaledChange(sku.index, quantity, kChangeTake);
-  const StockCell::Change change = catalog_.cell(sku.index).TryTake(quantity);
+  StockCell& cell = catalog_.cell(sku.index);
+  if (Escrow* escrow = cell.escrow(); escrow != nullptr) return EscrowTake(*escrow, quantity, false);
+  const StockCell::Change change = cell.TryTake(quantity);
   if (!change.ok) return {Outcome::kInsufficient, change.available, 0};
   return {Outcome::kOk, change.available, quantity};
 }

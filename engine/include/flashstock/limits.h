@@ -49,6 +49,28 @@ static_assert((kCatalogShards & (kCatalogShards - 1)) == 0, "shard count is a po
 inline constexpr std::size_t kReaderThreadsMax = 1024;
 
 
+// ---- Escrow (hot SKUs split across cache lines; docs/design.md) -----------
+
+// Leases per SKU in escrow, each on its own line: one per core with room for
+// hyperthreads on the machines we target; threads beyond it share leases by
+// their thread number (a shared lease is still correct, only contended).
+// 16 lines + state + exclusion: about 1.2 KiB per SKU in escrow.
+inline constexpr std::size_t kEscrowLeases = 16;
+// SKUs that may be put in escrow per engine: escrow is for the few hot SKUs
+// of a sale, not the catalog (the memory above, times this: ~1.2 MiB).
+inline constexpr std::size_t kEscrowSkusMax = 1024;
+// The largest refill: a lease draws min(kEscrowChunkMax, headroom / (2 *
+// kEscrowLeases)) units (at least 1), so at most about half of what the pool
+// has left sits in leases, and the last units go out one by one. Takes of
+// more than this go to the pool directly.
+inline constexpr std::int64_t kEscrowChunkMax = 1024;
+// A SKU in escrow splits only with at least this many units above its floor
+// (fewer would be handed out one by one anyway), and joins (runs its tail on
+// the pool's line) once a refill leaves fewer than kEscrowLeases there.
+inline constexpr std::int64_t kEscrowSplitMin = 4 * static_cast<std::int64_t>(kEscrowLeases);
+inline constexpr std::int64_t kEscrowJoinBelow = static_cast<std::int64_t>(kEscrowLeases);
+static_assert(kEscrowJoinBelow < kEscrowSplitMin, "a split SKU does not join at once");
+
 // ---- Orders ---------------------------------------------------------------
 
 // Lines per order, after lines naming the same SKU are summed. A cart of ten

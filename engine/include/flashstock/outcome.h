@@ -25,6 +25,8 @@ enum class Outcome : std::uint8_t {
   kOrdersFull,       // every order slot is open or still remembered; nothing changed
   kInvalidOrder,     // order id 0, no lines, too many lines, or a ttl out of range
   kOrderOpen,        // RETURN of an order that is still held (cancel it instead)
+  // Escrow; see engine.h.
+  kEscrowFull,       // SetEscrow(on) past kEscrowSkusMax SKUs in escrow; nothing changed
 };
 
 // The wire name used by the shell (`ERR <CODE> …`) and in logs.

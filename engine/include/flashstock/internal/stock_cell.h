@@ -32,6 +32,8 @@
 
 namespace flashstock {
 
+class Escrow;  // stock/escrow.h: a hot SKU split across lines
+
 class alignas(kCacheLineSize) StockCell {
  public:
   struct Change {
@@ -109,8 +111,10 @@ class alignas(kCacheLineSize) StockCell {
   }
 
   // Partial fill: takes min(quantity, level - floor), possibly 0.
+  // `success` orders a successful CAS: relaxed (see the class comment) except
+  // for an escrow refill, which releases (stock/escrow.h).
   // REQUIRES: 0 < quantity <= kQuantityMax.
-  Partial TakeUpTo(std::int64_t quantity) {
+  Partial TakeUpTo(std::int64_t quantity, std::memory_order success = std::memory_order_relaxed) {
     assert(quantity > 0);
     const std::int64_t floor = floor_.load(std::memory_order_relaxed);  // once: as in TryTake
     std::int64_t seen = on_hand_.load(std::memory_order_relaxed);
@@ -123,9 +127,7 @@ class alignas(kCacheLineSize) StockCell {
       const std::int64_t take = headroom < static_cast<std::uint64_t>(quantity)
                                     ? static_cast<std::int64_t>(headroom)
                                     : quantity;
-      // Relaxed: as in TryTake.
-      if (on_hand_.compare_exchange_weak(seen, seen - take, std::memory_order_relaxed,
-                                         std::memory_order_relaxed)) {
+      if (on_hand_.compare_exchange_weak(seen, seen - take, success, std::memory_order_relaxed)) {
         return {take, seen - take};
       }
     }
@@ -199,6 +201,13 @@ class alignas(kCacheLineSize) StockCell {
   std::int64_t Level() const { return on_hand_.load(std::memory_order_relaxed); }
   std::int64_t Floor() const { return floor_.load(std::memory_order_relaxed); }
 
+  // The SKU's escrow while it is in escrow, else null. Acquire: pairs with
+  // set_escrow's release, so a take that sees the pointer sees the escrow's
+  // initialised state. (A plain load on x86: the uncontended take pays one
+  // load from the line it is about to write anyway.)
+  Escrow* escrow() const { return escrow_.load(std::memory_order_acquire); }
+  void set_escrow(Escrow* escrow) { escrow_.store(escrow, std::memory_order_release); }
+
   // Changes the floor. A take reads the floor once, when it starts; takes
   // that start after this store use the new one, and a take already past its
   // floor load completes against the floor in force at that instant (it is
@@ -222,6 +231,8 @@ class alignas(kCacheLineSize) StockCell {
   // Same line as on_hand_: a hold touches no other shared line.
   std::atomic<std::int64_t> held_{0};
   std::atomic<std::int64_t> sold_{0};
+  // Written only when a SKU enters or leaves escrow; read by every take.
+  std::atomic<Escrow*> escrow_{nullptr};
 };
 
 static_assert(sizeof(StockCell) == kCacheLineSize, "one cell per line: no false sharing");
