@@ -31,6 +31,10 @@ except redis.ResponseError as e:
 assert r.client_setname("py") is True
 assert r.client_getname() == "py" or r.client_getname() == b"py"
 assert r.dbsize() == 1
+assert r.execute_command("DEFINE", "hot", 500) == 500
+assert r.execute_command("ESCROW", "hot", "on") == [b"on", b"split"]
+assert r.execute_command("TAKE", "hot", 2) == 498
+assert r.execute_command("escrow", "hot") == [b"on", b"split"]
 info = r.info()
 assert info["loading"] == 0 and info["connected_clients"] >= 1, info
 

@@ -32,6 +32,23 @@ TEST_F(ShellTest, Verbs) {
   EXPECT_EQ(Run("TAKE pre 1"), "ERR INSUFFICIENT -2");
 }
 
+TEST_F(ShellTest, Escrow) {
+  EXPECT_EQ(Run("DEFINE hot 1000"), "OK 1000");
+  EXPECT_EQ(Run("DEFINE thin 5"), "OK 5");
+  EXPECT_EQ(Run("ESCROW hot"), "OK off joined");
+  EXPECT_EQ(Run("escrow hot on"), "OK on split");
+  EXPECT_EQ(Run("ESCROW thin ON"), "OK on joined");  // too few units to split
+  EXPECT_EQ(Run("TAKE hot 3"), "OK 997");             // the pool plus this thread's lease: exact here
+  EXPECT_EQ(Run("LEVEL hot"), "OK 997 0 0");
+  EXPECT_EQ(Run("TAKE thin 6"), "ERR INSUFFICIENT 5");
+  EXPECT_EQ(Run("ESCROW hot OFF"), "OK off joined");
+  EXPECT_EQ(Run("LEVEL hot"), "OK 997 0 0");
+  EXPECT_EQ(Run("ESCROW hot maybe"), "ERR BAD_COMMAND 'maybe' is not ON or OFF");
+  EXPECT_EQ(Run("ESCROW nope on"), "ERR UNKNOWN_SKU no SKU named 'nope'");
+  EXPECT_EQ(Run("ESCROW"), "ERR BAD_COMMAND usage: ESCROW sku [ON|OFF]");
+  EXPECT_EQ(Run("ESCROW hot on off"), "ERR BAD_COMMAND usage: ESCROW sku [ON|OFF]");
+}
+
 TEST_F(ShellTest, SkipsBlankAndComments) {
   EXPECT_EQ(shell_.Execute(""), std::nullopt);
   EXPECT_EQ(shell_.Execute("   \t "), std::nullopt);

@@ -228,18 +228,27 @@ std::uint32_t RunNonce(std::uint64_t seed) {
   return nonce == 0 ? 1 : nonce;  // a nonce of 0 could make id 0
 }
 
-// Defines the load SKUs the journal does not hold yet (reusing the others).
-bool DefineMissing(Engine* engine, int skus, AckLog* acks) {
+// Defines the load SKUs the journal does not hold yet (reusing the others);
+// with escrow, tops them up and puts them in escrow (not journaled: again
+// at every start).
+bool PrepareSkus(Engine* engine, int skus, bool escrow, AckLog* acks) {
   Shell shell(engine);
-  for (int i = 0; i < skus; ++i) {
-    if (engine->Resolve(SkuName(i)).has_value()) continue;
-    const std::string command = absl::StrCat("DEFINE ", SkuName(i), " ", kLoadInitialUnits);
+  auto run = [&](const std::string& command) {
     const std::string answer = shell.Execute(command).value_or("ERR NO_ANSWER");
     acks->Write("main", command, answer);
-    if (answer.rfind("OK", 0) != 0) {
-      std::fprintf(stderr, "flashstock load: %s -> %s\n", command.c_str(), answer.c_str());
-      return false;
+    if (answer.rfind("OK", 0) == 0) return true;
+    std::fprintf(stderr, "flashstock load: %s -> %s\n", command.c_str(), answer.c_str());
+    return false;
+  };
+  const std::int64_t units = escrow ? kLoadEscrowUnits : kLoadInitialUnits;
+  for (int i = 0; i < skus; ++i) {
+    const std::string name = SkuName(i);
+    if (!engine->Resolve(name).has_value()) {
+      if (!run(absl::StrCat("DEFINE ", name, " ", units))) return false;
+    } else if (escrow && engine->Level(name).available < units / 2) {
+      if (!run(absl::StrCat("RESTOCK ", name, " ", units))) return false;
     }
+    if (escrow && !run(absl::StrCat("ESCROW ", name, " ON"))) return false;
   }
   return true;
 }
@@ -297,7 +306,7 @@ int RunLoad(const LoadOptions& options) {
   eo.skus_max = static_cast<std::uint32_t>(kLoadSkusMax);
   std::unique_ptr<Engine> engine = command::OpenForTool(eo, "load");
   if (engine == nullptr) return 1;
-  if (!DefineMissing(engine.get(), options.skus, &acks)) return 1;
+  if (!PrepareSkus(engine.get(), options.skus, options.escrow, &acks)) return 1;
 
   std::atomic<bool> stop{false};
   std::vector<std::atomic<std::uint64_t>> latest_held(static_cast<std::size_t>(options.threads));

@@ -24,6 +24,10 @@ inline constexpr int kLoadSkusMax = 1024;
 // Units each load SKU is defined with: low, so stock runs out and the
 // workload's restocks and give-backs are taken at once.
 inline constexpr std::int64_t kLoadInitialUnits = 10;
+// With --escrow on: units a SKU is defined with, and restocked to at the
+// start of each run when below half of it, so SKUs split (escrow needs
+// kEscrowSplitMin units above the floor) and run split for most of a run.
+inline constexpr std::int64_t kLoadEscrowUnits = 1000;
 // Hold ttls are drawn from [kLoadTtlMsMin, kLoadTtlMsMax]: short, so that
 // expiries (give-backs by the expiry driver) happen all the time.
 inline constexpr std::int64_t kLoadTtlMsMin = 2;
@@ -47,6 +51,7 @@ struct LoadOptions {
   std::int64_t order_retention_ms = kLoadOrderRetentionMsDefault;
   std::uint32_t orders_max = kLoadOrdersMaxDefault;
   std::string acks_path;  // empty: no acks file
+  bool escrow = false;    // every load SKU in escrow (ESCROW sku ON)
 };
 
 // What the command line asked for: options to run with, or an exit status
