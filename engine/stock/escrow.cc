@@ -67,19 +67,18 @@ Escrow::Taken Escrow::Take(std::int64_t quantity, bool up_to, int lease_number) 
 // split overlapped it, every lease was revoked and no refill was in flight.
 Escrow::Taken Escrow::TakeJoined(std::int64_t quantity, bool up_to, std::uint64_t state, bool* retry) {
   if (up_to) {
-    const StockCell::Partial partial = pool_->TakeUpTo(quantity);
+    // Acquire reads: a refill's release draw whose value the pool read saw
+    // happens before the state load below (file comment). (An acquire
+    // fence would say it too, but ThreadSanitizer does not model fences.)
+    const StockCell::Partial partial = pool_->TakeUpTo<std::memory_order_relaxed, std::memory_order_acquire>(quantity);
     if (partial.taken == quantity) return {quantity, partial.available};
-    // Acquire fence: a refill's release CAS whose value the pool read saw
-    // happens before the state load below (file comment).
-    std::atomic_thread_fence(std::memory_order_acquire);
     if (state_.load(std::memory_order_relaxed) == state) return {partial.taken, partial.available};
     // Split meanwhile: what the pool gave stands; the rest exactly.
     const Taken rest = TakeExact(quantity - partial.taken, true);
     return {partial.taken + rest.taken, rest.available};
   }
-  const StockCell::Change change = pool_->TryTake(quantity);
+  const StockCell::Change change = pool_->TryTake<std::memory_order_acquire>(quantity);  // as above
   if (change.ok) return {quantity, change.available};
-  std::atomic_thread_fence(std::memory_order_acquire);  // as above
   if (state_.load(std::memory_order_relaxed) == state) return {0, change.available};
   *retry = true;
   return {0, 0};
@@ -102,7 +101,7 @@ Escrow::Taken Escrow::Refill(Lease& lease, std::int64_t have, std::int64_t quant
   const std::int64_t want = quantity - have + static_cast<std::int64_t>(chunk);
   // Release: see TakeJoined (a fast refusal that reads this value must also
   // see the split that let this lease refill).
-  const StockCell::Partial drawn = pool_->TakeUpTo(want, std::memory_order_release);
+  const StockCell::Partial drawn = pool_->TakeUpTo<std::memory_order_release>(want);
   have += drawn.taken;
   FLASHSTOCK_TEST_POINT(kEscrowRefilling, &lease - leases_.data());
   if (have < quantity) {

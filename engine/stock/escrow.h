@@ -28,7 +28,8 @@
 // read: the chain split -> refill -> pool value is kept in happens-before by
 // release stores of lease counts (a split's opening, a refill's deposit),
 // the acquire CAS that opens a refill, the refill's release draw on the
-// pool, and an acquire fence before the refusal's state re-check.
+// pool, and the refusal's acquire reads of the pool before its state
+// re-check.
 #ifndef FLASHSTOCK_STOCK_ESCROW_H_
 #define FLASHSTOCK_STOCK_ESCROW_H_
 

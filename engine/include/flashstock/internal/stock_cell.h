@@ -60,7 +60,11 @@ class alignas(kCacheLineSize) StockCell {
   }
 
   // All or nothing: takes `quantity` units unless that would leave the level
-  // below the floor. REQUIRES: 0 < quantity <= kQuantityMax.
+  // below the floor. `kRead` orders the loads of the level (and so a
+  // success): relaxed (see the class comment) except for an escrow's joined
+  // refusal, which acquires (stock/escrow.h).
+  // REQUIRES: 0 < quantity <= kQuantityMax.
+  template <std::memory_order kRead = std::memory_order_relaxed>
   Change TryTake(std::int64_t quantity) {
     assert(quantity > 0);
     // The floor is read once: it was in force at that instant, which is all
@@ -70,13 +74,12 @@ class alignas(kCacheLineSize) StockCell {
     // floor <= 0 < quantity: floor + quantity cannot overflow, and once
     // seen >= floor + quantity, seen - quantity >= floor cannot either.
     const std::int64_t lowest_before = floor + quantity;
-    std::int64_t seen = on_hand_.load(std::memory_order_relaxed);
+    std::int64_t seen = on_hand_.load(kRead);
     while (true) {
       if (seen < lowest_before) return {false, seen};
       // Relaxed: see the class comment. A failed CAS reloads `seen` and
       // means another thread made progress, so the loop is lock-free.
-      if (on_hand_.compare_exchange_weak(seen, seen - quantity, std::memory_order_relaxed,
-                                         std::memory_order_relaxed)) {
+      if (on_hand_.compare_exchange_weak(seen, seen - quantity, kRead, kRead)) {
         return {true, seen - quantity};
       }
     }
@@ -110,14 +113,21 @@ class alignas(kCacheLineSize) StockCell {
     return TakeUpTo(quantity);
   }
 
-  // Partial fill: takes min(quantity, level - floor), possibly 0.
-  // `success` orders a successful CAS: relaxed (see the class comment) except
-  // for an escrow refill, which releases (stock/escrow.h).
+  // Partial fill: takes min(quantity, level - floor), possibly 0. `kWrite`
+  // orders a successful CAS and `kRead` the loads of the level: relaxed (see
+  // the class comment) except for an escrow's refill, whose draw releases,
+  // and its joined take-up-to, whose reads acquire (stock/escrow.h).
   // REQUIRES: 0 < quantity <= kQuantityMax.
-  Partial TakeUpTo(std::int64_t quantity, std::memory_order success = std::memory_order_relaxed) {
+  template <std::memory_order kWrite = std::memory_order_relaxed, std::memory_order kRead = std::memory_order_relaxed>
+  Partial TakeUpTo(std::int64_t quantity) {
+    // A CAS's success order must be at least as strong as its failure's.
+    constexpr std::memory_order kSuccess =
+        kRead == std::memory_order_acquire
+            ? (kWrite == std::memory_order_release ? std::memory_order_acq_rel : std::memory_order_acquire)
+            : kWrite;
     assert(quantity > 0);
     const std::int64_t floor = floor_.load(std::memory_order_relaxed);  // once: as in TryTake
-    std::int64_t seen = on_hand_.load(std::memory_order_relaxed);
+    std::int64_t seen = on_hand_.load(kRead);
     while (true) {
       if (seen <= floor) return {0, seen};
       // seen - floor can exceed INT64_MAX (seen near max, floor near min);
@@ -127,7 +137,7 @@ class alignas(kCacheLineSize) StockCell {
       const std::int64_t take = headroom < static_cast<std::uint64_t>(quantity)
                                     ? static_cast<std::int64_t>(headroom)
                                     : quantity;
-      if (on_hand_.compare_exchange_weak(seen, seen - take, success, std::memory_order_relaxed)) {
+      if (on_hand_.compare_exchange_weak(seen, seen - take, kSuccess, kRead)) {
         return {take, seen - take};
       }
     }
