@@ -363,9 +363,6 @@ TEST_F(ServerTest, ClientThatNeverReadsIsClosedAfterTheStallLimit) {
   Raw hog(port_);
   std::string chunk;
   for (int i = 0; i < 1000; ++i) chunk += "TAKE tee 1\r\n";
-  // Until the server stops reading: its answers then fill the kernel's
-  // buffers and its write stays pending.
-  const std::size_t sent = hog.SendUntilStalled(chunk, std::size_t{512} << 20, 100);
   auto closes = [&] {
     Reply info = good.Call({"INFO", "stats"});
     if (!info || info->type != REDIS_REPLY_STRING) return -1L;
@@ -374,9 +371,17 @@ TEST_F(ServerTest, ClientThatNeverReadsIsClosedAfterTheStallLimit) {
     const std::size_t at = text.find(key);
     return at == std::string::npos ? -1L : std::stol(text.substr(at + key.size()));
   };
+  // The hog keeps offering commands until the server's own counter shows the
+  // close: once the server stops reading, its answers fill the kernel's
+  // buffers and its write stays pending. No quiet window is guessed (a loaded
+  // machine can pause the server longer than any), and while the server still
+  // reads, more bytes are what push it into the stall. Bounded: 20 s.
+  constexpr std::size_t kOfferedMax = std::size_t{512} << 20;
+  std::size_t sent = 0;
   long closed = 0;
-  // Polls the server's own counter (bounded: 20 s on a loaded machine).
-  for (int i = 0; i < 400 && (closed = closes()) == 0; ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while ((closed = closes()) == 0 && std::chrono::steady_clock::now() < deadline) {
+    sent += hog.SendUntilFull(chunk, kOfferedMax - sent);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_EQ(closed, 1);

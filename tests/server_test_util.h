@@ -36,25 +36,17 @@ class Raw {
       done += static_cast<std::size_t>(n);
     }
   }
-  // Sends without blocking until `bytes_max` went out or the socket is full
-  // (the server stopped reading); returns the bytes sent.
+  // Sends `chunk` over and over without blocking until `bytes_max` went out
+  // or the socket is full (the server stopped reading); returns the bytes
+  // sent. A partial send resumes mid-chunk, so no command is ever cut.
   std::size_t SendUntilFull(const std::string& chunk, std::size_t bytes_max) {
     std::size_t sent = 0;
     while (sent < bytes_max) {
-      const ssize_t n = send(fd_, chunk.data(), chunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      const std::size_t at = chunk_offset_;
+      const ssize_t n = send(fd_, chunk.data() + at, chunk.size() - at, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n <= 0) break;
       sent += static_cast<std::size_t>(n);
-    }
-    return sent;
-  }
-  // Sends `chunk` over and over until the server has taken nothing for
-  // `quiet_ms` (it stopped reading) or `bytes_max` went out; returns the bytes sent.
-  std::size_t SendUntilStalled(const std::string& chunk, std::size_t bytes_max, int quiet_ms) {
-    std::size_t sent = 0;
-    while (sent < bytes_max) {
-      sent += SendUntilFull(chunk, bytes_max - sent);
-      pollfd p{fd_, POLLOUT, 0};
-      if (poll(&p, 1, quiet_ms) <= 0) break;
+      chunk_offset_ = (at + static_cast<std::size_t>(n)) % chunk.size();
     }
     return sent;
   }
@@ -93,6 +85,7 @@ class Raw {
  private:
   int fd_ = -1;
   bool eof_ = false;
+  std::size_t chunk_offset_ = 0;  // where SendUntilFull resumes its chunk
 };
 
 }  // namespace flashstock::server
