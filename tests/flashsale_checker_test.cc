@@ -17,8 +17,8 @@ namespace {
 
 Tally MakeTally(std::vector<std::int64_t> accepted, std::vector<std::int64_t> refusals) {
   Tally t(static_cast<std::uint32_t>(accepted.size()));
-  t.accepted_units = std::move(accepted);
-  t.refusals = std::move(refusals);
+  t.accepted_units.assign(accepted.begin(), accepted.end());
+  t.refusals.assign(refusals.begin(), refusals.end());
   return t;
 }
 

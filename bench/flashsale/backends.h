@@ -15,10 +15,14 @@ class PgCluster;
 
 // flashstock_backend.cc. `variant` is the journal mode: "none", "async" or
 // "sync" (a fresh journal under work_dir per row). The orders back end's take
-// is a one-line reserve + commit.
+// is a one-line reserve + commit. The escrow back end takes as the plain one,
+// with the catalogue's SKUs in escrow (split across lines while roomy; at
+// most the engine's kEscrowSkusMax, the first ones).
 absl::StatusOr<std::unique_ptr<Backend>> MakeFlashstockBackend(const std::string& variant,
                                                                const std::string& work_dir);
 absl::StatusOr<std::unique_ptr<Backend>> MakeFlashstockOrdersBackend(const std::string& variant,
+                                                                     const std::string& work_dir);
+absl::StatusOr<std::unique_ptr<Backend>> MakeFlashstockEscrowBackend(const std::string& variant,
                                                                      const std::string& work_dir);
 
 // mutex_backend.cc: one std::mutex around an absl::flat_hash_map<sku, level>.

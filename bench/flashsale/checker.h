@@ -10,17 +10,42 @@
 #ifndef FLASHSTOCK_BENCH_FLASHSALE_CHECKER_H_
 #define FLASHSTOCK_BENCH_FLASHSALE_CHECKER_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "flashstock/limits.h"
+
 namespace flashsale {
+
+// Whole cache lines for a client's per-SKU counts: a client adds to them on
+// every take, and two clients' one-SKU vectors taken from neighbouring heap
+// chunks would share a line (every take then writes a line another client
+// writes, which is the contention the rows are meant to measure, not add).
+template <typename T>
+struct LineAllocator {
+  using value_type = T;
+  static constexpr std::size_t kLine = flashstock::kCacheLineSize;
+
+  LineAllocator() = default;
+  template <typename U>
+  LineAllocator(const LineAllocator<U>&) {}
+  T* allocate(std::size_t n) {
+    const std::size_t bytes = (n * sizeof(T) + kLine - 1) / kLine * kLine;
+    return static_cast<T*>(::operator new(bytes, std::align_val_t{kLine}));
+  }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t{kLine}); }
+  friend bool operator==(const LineAllocator&, const LineAllocator&) { return true; }
+};
+using PerSku = std::vector<std::int64_t, LineAllocator<std::int64_t>>;
 
 // What the clients were told, summed over clients, per SKU.
 struct Tally {
-  std::vector<std::int64_t> accepted_units;
-  std::vector<std::int64_t> refusals;
+  PerSku accepted_units;
+  PerSku refusals;
   std::uint64_t errors = 0;
   std::string first_error;
 

@@ -33,7 +33,9 @@ struct BackendEntry {
 const std::vector<BackendEntry>& Registry();
 
 // True when a --backends token picks `entry`: "all" (every default back end),
-// the exact name, its system ("sqlite" picks both variants), or a family:
+// the exact name, its system ("sqlite" picks both variants; "flashstock"
+// picks flashstock/* only, not flashstock-orders/* or flashstock-escrow/*,
+// which their own system names pick), or a family:
 // "postgres"/"pg" (every pg-*), "atomic" (both atomics), "network" (every
 // back end over sockets: flashstock-serve/*, redis-lua/*; not in "all").
 bool Picks(const std::string& token, const BackendEntry& entry);

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "flashstock/limits.h"
+
 namespace flashsale {
 
 enum class Distribution { kHot, kSkewed, kUniform };
@@ -65,7 +67,12 @@ class ZipfTable {
 // A client's SKU sequence, drawn before the clock starts so that drawing
 // random numbers is not part of what is measured. It cycles through
 // kKeyStreamLength keys, long enough that the cycle does not matter.
-class KeyStream {
+//
+// A line each: its client writes position_ on every take, and the runner
+// keeps the clients' streams side by side in one vector. Packed two to a
+// line, every take wrote a line another client wrote too, which capped the
+// rows whose back end shares no line between clients (escrow).
+class alignas(flashstock::kCacheLineSize) KeyStream {
  public:
   static constexpr std::uint32_t kKeyStreamLength = 1u << 16;
 
@@ -80,6 +87,7 @@ class KeyStream {
   std::vector<std::uint32_t> keys_;
   std::uint32_t position_ = 0;
 };
+static_assert(sizeof(KeyStream) == flashstock::kCacheLineSize, "one client's stream per line");
 
 }  // namespace flashsale
 
