@@ -7,14 +7,13 @@
 #include "absl/container/flat_hash_set.h"
 #include "base/check.h"
 #include "base/file.h"
-#include "base/reader_slots.h"
 #include "base/test_point.h"
 #include "flashstock/validate.h"
 #include "journal/checkpointer.h"
 #include "journal/journal_writer.h"
 #include "order_journal_adapter.h"
 #include "orders/order_book.h"
-#include "stock/escrow.h"
+#include "flashstock/internal/escrow.h"
 
 namespace flashstock {
 
@@ -154,7 +153,7 @@ StockResult Engine::JournaledChange(std::uint32_t index, std::int64_t quantity, 
     // waiting for each one that may have spent under the old floor.
     announce();
     const bool up_to = kind == kChangeTakeUpTo;
-    const Escrow::Taken taken = escrow->Take(quantity, up_to, internal::ReaderSlots::ThisThreadIndex());
+    const Escrow::Taken taken = escrow->Take(quantity, up_to, internal::ThisThreadLease());
     if (taken.taken == 0) {
       journal::JournalWriter::CancelFloorRead(p);
       return up_to ? StockResult{Outcome::kOk, taken.available, 0}
@@ -286,7 +285,7 @@ StockResult Engine::SetFloor(SkuHandle sku, std::int64_t floor) {
 }
 
 StockResult Engine::EscrowTake(Escrow& escrow, std::int64_t quantity, bool up_to) {
-  const Escrow::Taken taken = escrow.Take(quantity, up_to, internal::ReaderSlots::ThisThreadIndex());
+  const Escrow::Taken taken = escrow.Take(quantity, up_to, internal::ThisThreadLease());
   if (!up_to && taken.taken == 0) return {Outcome::kInsufficient, taken.available, 0};
   return {Outcome::kOk, taken.available, taken.taken};
 }

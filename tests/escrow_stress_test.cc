@@ -1,4 +1,4 @@
-// Randomised sell-outs of SKUs in escrow (engine/stock/escrow.h): 2-16
+// Randomised sell-outs of SKUs in escrow (engine/include/flashstock/internal/escrow.h): 2-16
 // threads on however many cores, stock from 1 to a few thousand, quantities
 // 1-5. Checked at the end of every trial, with every thread joined:
 //   - conservation: what is left plus everything taken, held and sold equals

@@ -1,4 +1,4 @@
-// Escrow (engine/stock/escrow.h) through the engine: a split SKU answers
+// Escrow (engine/include/flashstock/internal/escrow.h) through the engine: a split SKU answers
 // like a joined one wherever the contract is exact, and the one race that
 // decides exactness, a refusal against a refill in flight, is forced with
 // test points (tests/test_gate.h) rather than hoped for.

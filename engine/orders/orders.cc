@@ -10,7 +10,7 @@
 #include "flashstock/internal/catalog.h"
 #include "flashstock/internal/stock_cell.h"
 #include "flashstock/validate.h"
-#include "stock/escrow.h"
+#include "flashstock/internal/escrow.h"
 #include "base/check.h"
 #include "base/forget_rule.h"
 #include "base/test_point.h"

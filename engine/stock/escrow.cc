@@ -1,13 +1,19 @@
-#include "stock/escrow.h"
+#include "flashstock/internal/escrow.h"
 
 #include <thread>
 
 #include "base/check.h"
+#include "base/reader_slots.h"
 #include "base/test_point.h"
 
 namespace flashstock {
 
 Escrow::Escrow(StockCell* pool) : pool_(pool) {}
+
+int internal::LookUpThisThreadLease() {
+  this_thread_lease = ReaderSlots::ThisThreadIndex();
+  return this_thread_lease;
+}
 
 // Lease path first; the joined path when the SKU is joined; the exact path
 // (under the exclusion) when a fast path cannot decide. `attempt` bounds the
@@ -137,7 +143,6 @@ StockCell::Change Escrow::HoldExact(std::int64_t quantity) {
   return pool_->TryHold(quantity);
 }
 
-std::int64_t Escrow::LowerBound(std::int64_t lease_units) const { return pool_->Level() + lease_units; }
 
 std::int64_t Escrow::Available() const {
   std::int64_t sum = pool_->Level();

@@ -160,6 +160,22 @@ proctype Taker(byte q; byte i) {
   short v, got, want, have, reclaim, seen, stamp;
   bool ok;
 
+  /* The inline fast path (Engine::Take, Escrow::TrySpendLease): the
+   * caller's lease alone, before any state read; a split, a join or a
+   * refill may be anywhere in its steps. Anything but a count covering q
+   * goes on to the full protocol below, which it never re-enters. */
+  atomic {
+    v = lease[i];
+    if
+    :: v >= q -> lease[i] = v - q; sold = sold + q; total = total - q
+    :: else -> skip
+    fi
+  }
+  if
+  :: v >= q -> goto done
+  :: else -> skip
+  fi;
+
 start:
   s = state;
   if

@@ -45,6 +45,7 @@
 #include "absl/status/statusor.h"
 
 #include "flashstock/internal/catalog.h"
+#include "flashstock/internal/escrow.h"
 #include "flashstock/clock.h"
 #include "flashstock/limits.h"
 #include "flashstock/options.h"
@@ -299,7 +300,14 @@ inline StockResult Engine::Take(SkuHandle sku, std::int64_t quantity) {
   if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku, 0, 0};
   if (journal_ != nullptr) return JournaledChange(sku.index, quantity, kChangeTake);
   StockCell& cell = catalog_.cell(sku.index);
-  if (Escrow* escrow = cell.escrow(); escrow != nullptr) return EscrowTake(*escrow, quantity, false);
+  if (Escrow* escrow = cell.escrow(); escrow != nullptr) {
+    // Split: the caller's own lease, inline; anything else out of line.
+    std::int64_t available = 0;
+    if (escrow->TrySpendLease(quantity, internal::ThisThreadLease(), &available)) {
+      return {Outcome::kOk, available, quantity};
+    }
+    return EscrowTake(*escrow, quantity, false);
+  }
   const StockCell::Change change = cell.TryTake(quantity);
   if (!change.ok) return {Outcome::kInsufficient, change.available, 0};
   return {Outcome::kOk, change.available, quantity};

@@ -32,7 +32,7 @@
 
 namespace flashstock {
 
-class Escrow;  // stock/escrow.h: a hot SKU split across lines
+class Escrow;  // internal/escrow.h: a hot SKU split across lines
 
 class alignas(kCacheLineSize) StockCell {
  public:
@@ -62,7 +62,7 @@ class alignas(kCacheLineSize) StockCell {
   // All or nothing: takes `quantity` units unless that would leave the level
   // below the floor. `kRead` orders the loads of the level (and so a
   // success): relaxed (see the class comment) except for an escrow's joined
-  // refusal, which acquires (stock/escrow.h).
+  // refusal, which acquires (internal/escrow.h).
   // REQUIRES: 0 < quantity <= kQuantityMax.
   template <std::memory_order kRead = std::memory_order_relaxed>
   Change TryTake(std::int64_t quantity) {
@@ -116,7 +116,7 @@ class alignas(kCacheLineSize) StockCell {
   // Partial fill: takes min(quantity, level - floor), possibly 0. `kWrite`
   // orders a successful CAS and `kRead` the loads of the level: relaxed (see
   // the class comment) except for an escrow's refill, whose draw releases,
-  // and its joined take-up-to, whose reads acquire (stock/escrow.h).
+  // and its joined take-up-to, whose reads acquire (internal/escrow.h).
   // REQUIRES: 0 < quantity <= kQuantityMax.
   template <std::memory_order kWrite = std::memory_order_relaxed, std::memory_order kRead = std::memory_order_relaxed>
   Partial TakeUpTo(std::int64_t quantity) {

@@ -30,8 +30,8 @@
 // the acquire CAS that opens a refill, the refill's release draw on the
 // pool, and the refusal's acquire reads of the pool before its state
 // re-check.
-#ifndef FLASHSTOCK_STOCK_ESCROW_H_
-#define FLASHSTOCK_STOCK_ESCROW_H_
+#ifndef FLASHSTOCK_INTERNAL_ESCROW_H_
+#define FLASHSTOCK_INTERNAL_ESCROW_H_
 
 #include <array>
 #include <atomic>
@@ -56,6 +56,28 @@ class Escrow {
     std::int64_t taken;      // quantity, or 0 when refused; for up_to, in [0, quantity]
     std::int64_t available;  // a lower bound on the SKU's level after (see Available)
   };
+  // The lease fast path, inline in Engine::Take: spends `quantity` from
+  // lease `lease` (as Take numbers them) when that lease alone covers it,
+  // and answers the level's lower bound after; false (nothing changed) when
+  // it does not (empty, refilling, revoked, or no lease): Take decides.
+  // No state read: a CAS on a lease word that holds a count is linearised
+  // before any join's revocation of it, split or joined alike.
+  bool TrySpendLease(std::int64_t quantity, int lease, std::int64_t* available) {
+    if (lease < 0) return false;
+    Lease& l = leases_[static_cast<std::size_t>(lease) % kEscrowLeases];
+    std::int64_t units = l.units.load(std::memory_order_relaxed);
+    // The marks are below any count, so `units >= quantity` excludes them.
+    while (units >= quantity) {
+      // Relaxed: the lease word orders nothing else (file comment).
+      if (l.units.compare_exchange_weak(units, units - quantity, std::memory_order_relaxed,
+                                        std::memory_order_relaxed)) {
+        *available = LowerBound(units - quantity);
+        return true;
+      }
+    }
+    return false;
+  }
+
   // All or nothing (up_to false) or min(quantity, level - floor) (up_to
   // true), from the lease numbered `lease` (any number: taken modulo
   // kEscrowLeases; -1 for none, which takes from the pool). Lock-free except
@@ -109,7 +131,7 @@ class Escrow {
   Taken TakeExact(std::int64_t quantity, bool up_to);
   void JoinLocked();
   void SplitLockedIfRoomy();
-  std::int64_t LowerBound(std::int64_t lease_units) const;
+  std::int64_t LowerBound(std::int64_t lease_units) const { return pool_->Level() + lease_units; }
 
   StockCell* const pool_;
   // Read by every take, written by transitions only: its own line.
@@ -120,6 +142,22 @@ class Escrow {
   bool enabled_ = false;  // guarded by mu_
   std::array<Lease, kEscrowLeases> leases_;
 };
+
+namespace internal {
+
+// The calling thread's lease number: its reader slot's index (stable for the
+// thread's life; a thread that exits frees it for the next, and the units
+// in its lease stay counted there), or -1 when no slot was free. Cached per
+// thread, so a take reads one thread-local int.
+inline constexpr int kLeaseUnknown = -2;
+inline constinit thread_local int this_thread_lease = kLeaseUnknown;
+int LookUpThisThreadLease();  // escrow.cc: claims the slot, fills the cache
+inline int ThisThreadLease() {
+  const int lease = this_thread_lease;
+  return lease != kLeaseUnknown ? lease : LookUpThisThreadLease();
+}
+
+}  // namespace internal
 
 // A hold on a SKU that may be in escrow: on the pool's line first, and
 // exact (joined, under the exclusion) only if that is refused.
@@ -132,4 +170,4 @@ inline StockCell::Change HoldUnits(StockCell& cell, std::int64_t quantity) {
 
 }  // namespace flashstock
 
-#endif  // FLASHSTOCK_STOCK_ESCROW_H_
+#endif  // FLASHSTOCK_INTERNAL_ESCROW_H_
