@@ -1,4 +1,5 @@
-// Take throughput: by handle (uncontended and on one hot SKU), by name, and
+// Take throughput: by handle (uncontended and on one hot SKU, each also with
+// every SKU in auto escrow), by name, and
 // the baselines in the same binary, so ratios come from one run:
 //   BM_RawCasLoop   - a floor-checked CAS loop on a bare atomic: the physical
 //                     limit for a take that must never oversell;
@@ -22,15 +23,24 @@ namespace {
 // Enough stock that no run sells out: every take succeeds.
 constexpr std::int64_t kPlenty = std::numeric_limits<std::int64_t>::max() / 2;
 
+flashstock::Engine* MakeEngine(flashstock::EscrowMode escrow) {
+  flashstock::EngineOptions o{.skus_max = 64};
+  o.expiry_thread = false;
+  o.escrow = escrow;
+  auto* e = new flashstock::Engine(o);
+  for (int i = 0; i < 8; ++i) (void)e->Define("sku-" + std::to_string(i), kPlenty);
+  (void)e->Define("hot", kPlenty);
+  return e;
+}
+
 flashstock::Engine& SharedEngine() {
-  static flashstock::Engine* const engine = [] {
-    flashstock::EngineOptions o{.skus_max = 64};
-    o.expiry_thread = false;
-    auto* e = new flashstock::Engine(o);
-    for (int i = 0; i < 8; ++i) (void)e->Define("sku-" + std::to_string(i), kPlenty);
-    (void)e->Define("hot", kPlenty);
-    return e;
-  }();
+  static flashstock::Engine* const engine = MakeEngine(flashstock::EscrowMode::kOff);
+  return *engine;
+}
+
+// Every SKU in auto escrow: splits only once contended.
+flashstock::Engine& AutoEscrowEngine() {
+  static flashstock::Engine* const engine = MakeEngine(flashstock::EscrowMode::kAuto);
   return *engine;
 }
 
@@ -46,6 +56,19 @@ void BM_TakeByHandleUncontended(benchmark::State& state) {
 }
 BENCHMARK(BM_TakeByHandleUncontended)->UseRealTime()->Threads(1)->Threads(2);
 
+// The same with auto escrow on every SKU: what counting contention costs a
+// take that meets none (it must be nothing measurable).
+void BM_TakeByHandleUncontendedAutoEscrow(benchmark::State& state) {
+  flashstock::Engine& engine = AutoEscrowEngine();
+  const flashstock::SkuHandle sku = *engine.Resolve("sku-" + std::to_string(state.thread_index()));
+  for (auto _ : state) {
+    flashstock::StockResult r = engine.Take(sku, 1);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TakeByHandleUncontendedAutoEscrow)->UseRealTime()->Threads(1)->Threads(2);
+
 void BM_TakeByHandleHot(benchmark::State& state) {
   flashstock::Engine& engine = SharedEngine();
   const flashstock::SkuHandle hot = *engine.Resolve("hot");
@@ -56,6 +79,19 @@ void BM_TakeByHandleHot(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_TakeByHandleHot)->UseRealTime()->Threads(1)->Threads(2);
+
+// One hot SKU in auto escrow: the first contended takes split it, the rest
+// run on the threads' leases.
+void BM_TakeByHandleHotAutoEscrow(benchmark::State& state) {
+  flashstock::Engine& engine = AutoEscrowEngine();
+  const flashstock::SkuHandle hot = *engine.Resolve("hot");
+  for (auto _ : state) {
+    flashstock::StockResult r = engine.Take(hot, 1);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TakeByHandleHotAutoEscrow)->UseRealTime()->Threads(1)->Threads(2);
 
 void BM_TakeByNameHot(benchmark::State& state) {
   flashstock::Engine& engine = SharedEngine();

@@ -26,6 +26,9 @@ Engine::Engine(const EngineOptions& options) : Engine(options, options.skus_max)
 Engine::Engine(const EngineOptions& options, std::uint32_t skus_max)
     : catalog_(skus_max),
       durability_(options.durability),
+      escrow_default_(options.escrow),
+      escrow_auto_any_(options.escrow == EscrowMode::kAuto),
+      clock_(options.clock != nullptr ? options.clock : Clock::Steady()),
       orders_(std::make_unique<OrderBook>(&catalog_, options.clock != nullptr ? options.clock : Clock::Steady(),
                                           options.orders_max, options.order_retention_ms)) {}
 
@@ -147,39 +150,49 @@ StockResult Engine::JournaledChange(std::uint32_t index, std::int64_t quantity, 
   journal::Entry entry{journal::RecordType::kTake, index, quantity};
   bool announced = false;
   auto announce = [p] { journal::JournalWriter::BeginFloorRead(p); };
-  if (Escrow* escrow = cell.escrow(); escrow != nullptr) {
+  const bool up_to = kind == kChangeTakeUpTo;
+  std::uint32_t retries = 0;
+  std::int64_t taken = 0;  // on the pool's line, before the escrow path
+  Escrow* escrow = cell.escrow();
+  if (escrow == nullptr) {
+    FLASHSTOCK_TEST_POINT(kTakeSawNoEscrow, index);
+    // The plain take; its reads acquire and a shortfall looks at the
+    // pointer again, as in Take.
+    if (!up_to) {
+      const StockCell::Change change = cell.TryTakeAnnounced(quantity, announce, &announced);
+      retries = change.retries;
+      if (change.ok) taken = quantity;
+      result = {change.ok ? Outcome::kOk : Outcome::kInsufficient, change.available, taken};
+    } else {
+      const StockCell::Partial partial = cell.TakeUpToAnnounced(quantity, announce, &announced);
+      taken = partial.taken;
+      result = {Outcome::kOk, partial.available, taken};
+    }
+    if (taken < quantity) escrow = cell.escrow();
+  }
+  if (escrow != nullptr) {
     // A lease take reads no floor, but its pool draws and refusals do, and a
     // floor raise joins the SKU first: announcing every take keeps the raise
     // waiting for each one that may have spent under the old floor.
-    announce();
-    const bool up_to = kind == kChangeTakeUpTo;
-    const Escrow::Taken taken = escrow->Take(quantity, up_to, internal::ThisThreadLease());
-    if (taken.taken == 0) {
-      journal::JournalWriter::CancelFloorRead(p);
-      return up_to ? StockResult{Outcome::kOk, taken.available, 0}
-                   : StockResult{Outcome::kInsufficient, taken.available, 0};
-    }
-    result = {Outcome::kOk, taken.available, taken.taken};
-    entry.value = taken.taken;
-  } else if (kind == kChangeTake) {
-    const StockCell::Change change = cell.TryTakeAnnounced(quantity, announce, &announced);
-    if (!change.ok) {
-      if (announced) journal::JournalWriter::CancelFloorRead(p);
-      return {Outcome::kInsufficient, change.available, 0};
-    }
-    result = {Outcome::kOk, change.available, quantity};
-  } else {
-    const StockCell::Partial partial = cell.TakeUpToAnnounced(quantity, announce, &announced);
-    result = {Outcome::kOk, partial.available, partial.taken};
-    if (partial.taken == 0) {  // nothing changed, nothing to journal
-      if (announced) journal::JournalWriter::CancelFloorRead(p);
-      return result;
-    }
-    entry.value = partial.taken;
+    if (!announced) announce();
+    announced = true;
+    const Escrow::Taken more = escrow->Take(quantity - taken, up_to, internal::ThisThreadLease());
+    retries += more.retries;
+    taken += more.taken;
+    result = {(up_to || taken == quantity) ? Outcome::kOk : Outcome::kInsufficient, more.available, taken};
   }
+  if (taken == 0) {  // nothing changed, nothing to journal
+    if (announced) journal::JournalWriter::CancelFloorRead(p);
+    if (shared.owns_lock()) shared.unlock();
+    if (retries != 0 && escrow_auto_any_.load(std::memory_order_relaxed)) NoteContention(index, retries);
+    return result;
+  }
+  entry.value = taken;
   FLASHSTOCK_TEST_POINT(kTakeApplied, index);
   const std::uint64_t seq = j.Push(p, entry);  // ends the floor read announced above
   if (shared.owns_lock()) shared.unlock();
+  // After every lock is let go: a split takes the SKU's cause mutex.
+  if (retries != 0 && escrow_auto_any_.load(std::memory_order_relaxed)) NoteContention(index, retries);
   if (durability_ == Durability::kSync && !j.WaitDurable(p, seq)) {
     // Not durable, so not acknowledged: give the units back. Visible before
     // any record of it, which is safe only because the journal has failed:
@@ -245,9 +258,13 @@ StockResult Engine::TakeUpTo(SkuHandle sku, std::int64_t quantity) {
   if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku, 0, 0};
   if (journal_ != nullptr) return JournaledChange(sku.index, quantity, kChangeTakeUpTo);
   StockCell& cell = catalog_.cell(sku.index);
-  if (Escrow* escrow = cell.escrow(); escrow != nullptr) return EscrowTake(*escrow, quantity, true);
-  const StockCell::Partial partial = cell.TakeUpTo(quantity);
-  return {Outcome::kOk, partial.available, partial.taken};
+  if (Escrow* escrow = cell.escrow(); escrow != nullptr) return EscrowTake(sku.index, *escrow, quantity, true);
+  // Acquire, and the pointer again when short: as in Take.
+  const StockCell::Partial partial = cell.TakeUpTo<std::memory_order_relaxed, std::memory_order_acquire>(quantity);
+  Escrow* escrow = partial.taken < quantity ? cell.escrow() : nullptr;
+  if (escrow == nullptr) return {Outcome::kOk, partial.available, partial.taken};
+  const StockResult rest = EscrowTake(sku.index, *escrow, quantity - partial.taken, true);
+  return {Outcome::kOk, rest.available, partial.taken + rest.taken};
 }
 
 StockResult Engine::Restock(SkuHandle sku, std::int64_t quantity) {
@@ -284,54 +301,118 @@ StockResult Engine::SetFloor(SkuHandle sku, std::int64_t floor) {
   return {Outcome::kOk, cell.Level(), 0};
 }
 
-StockResult Engine::EscrowTake(Escrow& escrow, std::int64_t quantity, bool up_to) {
+StockResult Engine::EscrowTake(std::uint32_t index, Escrow& escrow, std::int64_t quantity, bool up_to) {
   const Escrow::Taken taken = escrow.Take(quantity, up_to, internal::ThisThreadLease());
+  if (taken.retries != 0 && escrow.mode() == EscrowMode::kAuto) {
+    NoteContention(index, taken.retries);
+  }
   if (!up_to && taken.taken == 0) return {Outcome::kInsufficient, taken.available, 0};
   return {Outcome::kOk, taken.available, taken.taken};
 }
 
 // Under the SKU's cause mutex, so entering or leaving escrow never splits a
 // SKU between a journaled floor raise's join and its floor store.
-StockResult Engine::SetEscrow(SkuHandle sku, bool on) {
+StockResult Engine::SetEscrow(SkuHandle sku, EscrowMode mode) {
   if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku, 0, 0};
   std::lock_guard<std::mutex> cause(CauseMutex(sku.index));
   StockCell& cell = catalog_.cell(sku.index);
   Escrow* escrow = cell.escrow();
-  if (on) {
-    if (escrow == nullptr) {
-      std::lock_guard<std::mutex> lock(escrow_mu_);
-      std::unique_ptr<Escrow>& slot = escrows_[sku.index];
-      if (slot == nullptr) {
-        if (escrows_.size() > kEscrowSkusMax) {
-          escrows_.erase(sku.index);
-          return {Outcome::kEscrowFull, cell.Level(), 0};
-        }
-        slot = std::make_unique<Escrow>(&cell);
-      }
-      escrow = slot.get();
-      escrow->Enable();
-      cell.set_escrow(escrow);
+  {
+    std::lock_guard<std::mutex> lock(escrow_mu_);
+    if (mode == EscrowMode::kOn && escrow == nullptr) {
+      Outcome why = Outcome::kOk;
+      escrow = EscrowOf(sku.index, &why);
+      if (escrow == nullptr) return {why, cell.Level(), 0};
     }
-    return {Outcome::kOk, escrow->Available(), 0};
+    escrow_modes_[sku.index] = mode;
   }
-  if (escrow != nullptr) {
-    escrow->Disable();  // joined for good: a take still holding the pointer runs on the pool
-    cell.set_escrow(nullptr);
-  }
-  return {Outcome::kOk, cell.Level(), 0};
+  if (mode == EscrowMode::kAuto) escrow_auto_any_.store(true, std::memory_order_relaxed);
+  // kOff and kAuto on a SKU never split need no escrow (auto makes one
+  // when contended); one that has an escrow keeps it (see Take).
+  if (escrow == nullptr) return {Outcome::kOk, cell.Level(), 0};
+  escrow->SetMode(mode);
+  return {Outcome::kOk, escrow->Available(), 0};
 }
 
-StockResult Engine::SetEscrow(std::string_view name, bool on) {
+StockResult Engine::SetEscrow(std::string_view name, EscrowMode mode) {
   Outcome why;
   std::optional<SkuHandle> sku = Lookup(name, &why);
-  return sku ? SetEscrow(*sku, on) : StockResult{why, 0, 0};
+  return sku ? SetEscrow(*sku, mode) : StockResult{why, 0, 0};
+}
+
+// Publishes the escrow, joined, before any split: a take that loaded no
+// pointer and is refused on the pool then finds it (see Take). The pointer
+// is never cleared, so a take that finds none twice across its refusal saw
+// no split in between.
+Escrow* Engine::EscrowOf(std::uint32_t index, Outcome* why) {
+  StockCell& cell = catalog_.cell(index);
+  if (Escrow* escrow = cell.escrow(); escrow != nullptr) return escrow;
+  if (escrows_.size() >= kEscrowSkusMax) {
+    *why = Outcome::kEscrowFull;
+    return nullptr;
+  }
+  std::unique_ptr<Escrow>& slot = escrows_[index];
+  slot = std::make_unique<Escrow>(&cell, clock_);
+  cell.set_escrow(slot.get());
+  return slot.get();
 }
 
 std::optional<Engine::EscrowStatus> Engine::GetEscrow(SkuHandle sku) const {
   if (!catalog_.Contains(sku.index)) return std::nullopt;
+  EscrowMode mode = escrow_default_;
+  {
+    std::lock_guard<std::mutex> lock(escrow_mu_);
+    if (auto it = escrow_modes_.find(sku.index); it != escrow_modes_.end()) mode = it->second;
+  }
   const Escrow* escrow = catalog_.cell(sku.index).escrow();
-  if (escrow == nullptr) return EscrowStatus{};
-  return EscrowStatus{true, escrow->split(), escrow->transitions()};
+  EscrowStatus status;
+  status.on = mode != EscrowMode::kOff;
+  status.mode = mode;
+  if (escrow != nullptr) {
+    status.split = escrow->split();
+    status.transitions = escrow->transitions();
+  }
+  return status;
+}
+
+// Per thread: the SKU whose line this thread last failed a CAS on, the
+// failures counted there, and when the count began. A thread that moves to
+// another SKU starts over, so only a SKU this thread keeps colliding on
+// splits.
+namespace {
+struct ContentionTally {
+  const void* engine = nullptr;
+  std::uint32_t index = 0;
+  std::uint32_t retries = 0;
+  std::int64_t since_ns = 0;
+};
+thread_local ContentionTally contention_tally;
+}  // namespace
+
+void Engine::NoteContention(std::uint32_t index, std::uint32_t retries) {
+  ContentionTally& t = contention_tally;
+  // A count starts at its first failure: one clock read per count.
+  if (t.engine != this || t.index != index || t.retries == 0) t = {this, index, 0, clock_->NowNanos()};
+  t.retries += retries;
+  if (t.retries < kEscrowAutoRetries) return;
+  const bool hot = clock_->NowNanos() - t.since_ns <= kEscrowAutoWindowMs * 1'000'000;
+  t.retries = 0;
+  if (hot) AutoSplit(index);
+}
+
+void Engine::AutoSplit(std::uint32_t index) {
+  std::lock_guard<std::mutex> cause(CauseMutex(index));
+  Escrow* escrow = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(escrow_mu_);
+    auto it = escrow_modes_.find(index);
+    if ((it != escrow_modes_.end() ? it->second : escrow_default_) != EscrowMode::kAuto) return;
+    Outcome why = Outcome::kOk;
+    escrow = EscrowOf(index, &why);
+    if (escrow == nullptr) return;  // past kEscrowSkusMax: stays on one line
+  }
+  if (escrow->mode() != EscrowMode::kAuto) escrow->SetMode(EscrowMode::kAuto);
+  escrow->SplitIfRoomy(/*hot=*/true);
 }
 
 // A floor change is a barrier for its SKU (docs/design.md, "Durable order
@@ -346,15 +427,17 @@ StockResult Engine::SetFloorJournaled(std::uint32_t index, std::int64_t floor) {
   StockCell& cell = catalog_.cell(index);
   std::uint64_t seq = 0;
   std::int64_t old_floor = 0;
+  bool was_split = false;
   {
     std::lock_guard<std::mutex> cause(CauseMutex(index));
     old_floor = cell.Floor();
+    if (const Escrow* escrow = cell.escrow(); escrow != nullptr) was_split = escrow->split();
     const journal::JournalWriter::Control record{journal::RecordType::kSetFloor, index, floor, 0, {}};
     if (floor > old_floor) {
       // A split SKU joins first: a lease spends without reading the floor.
       // No split can follow before the store: splits run under this mutex
       // or after a restock, which takes it too.
-      if (Escrow* escrow = cell.escrow(); escrow != nullptr) escrow->Join();
+      if (Escrow* escrow = cell.escrow(); escrow != nullptr) was_split = escrow->Join();
       cell.SetFloor(floor);
       FLASHSTOCK_TEST_POINT(kFloorStored, index);
       Outcome o = j.WaitForFloorReadersAndSequence() ? Outcome::kOk : Outcome::kReadOnly;
@@ -372,7 +455,8 @@ StockResult Engine::SetFloorJournaled(std::uint32_t index, std::int64_t floor) {
       cell.SetFloor(floor);
       FLASHSTOCK_TEST_POINT(kCauseVisible, index);
     }
-    if (Escrow* escrow = cell.escrow(); escrow != nullptr) escrow->SplitIfRoomy();
+    // Split again if it was (an auto SKU stays as hot as it was).
+    if (Escrow* escrow = cell.escrow(); escrow != nullptr) escrow->SplitIfRoomy(was_split);
   }
   if (durability_ == Durability::kSync && !j.WaitControlDurable(seq)) {
     // Not durable, so not acknowledged: put the old floor back (nothing is

@@ -144,6 +144,9 @@ absl::Status Engine::CheckOptions(const EngineOptions& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("order_retention_ms ", options.order_retention_ms, " not in 0..", kOrderRetentionMsMax));
   }
+  if (options.escrow == EscrowMode::kOn) {
+    return absl::InvalidArgumentError("escrow on for every SKU would split them all: set it per SKU, or auto");
+  }
   if (options.durability == Durability::kNone && !options.journal_dir.empty()) {
     return absl::InvalidArgumentError("a journal directory needs durability async or sync");
   }

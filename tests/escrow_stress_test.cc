@@ -8,15 +8,24 @@
 //   - no stranding: with no restock, the units left are fewer than the
 //     smallest quantity any take was refused (a refusal is decided on the
 //     whole SKU at one instant, and what is left only shrinks afterwards).
+// The auto trials add an agitator thread that splits the SKU (auto escrow's
+// contention threshold, crossed through EngineAccess) and cools it (the
+// engine's clock moved past kEscrowAutoCoolMs, so the next refill joins)
+// over and over while the buyers run: the first split publishes the escrow
+// under plain takes already in flight.
 // Run under ThreadSanitizer in CI (label stress).
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "engine_access.h"
+#include "flashstock/clock.h"
 #include "flashstock/engine.h"
 #include "gtest/gtest.h"
 
@@ -55,17 +64,54 @@ EngineOptions Options() {
   return o;
 }
 
+// Splits and cools an auto SKU until stopped (see the file comment).
+class Agitator {
+ public:
+  Agitator(Engine& e, SkuHandle sku, ManualClock& clock) {
+    thread_ = std::thread([this, &e, sku, &clock] {
+      // Relaxed: a stop flag; the join orders everything else.
+      while (!stop_.load(std::memory_order_relaxed)) {
+        internal::EngineAccess::NoteContention(e, sku, kEscrowAutoRetries);
+        std::this_thread::yield();
+        clock.AdvanceMs(kEscrowAutoCoolMs + 1);
+        std::this_thread::yield();
+      }
+    });
+  }
+  ~Agitator() {
+    stop_.store(true, std::memory_order_relaxed);
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 // Every thread takes (all-or-nothing, quantity 1-5) until a take of one
-// unit is refused; every refusal is recorded.
-TEST(EscrowStressTest, SellOutsSellExactlyTheStock) {
-  for (std::uint64_t seed = 1; seed <= 24; ++seed) {
-    const Trial t = MakeTrial(seed);
+// unit is refused; every refusal is recorded. On seeds from 1000, the SKU
+// is auto and agitated instead of on.
+std::uint64_t transitions_seen = 0;  // over the agitated trials
+
+void SellOutTrial(std::uint64_t seed) {
+  {
+    Trial t = MakeTrial(seed);
+    const bool agitated = seed >= 1000;
+    if (agitated) t.stock *= 100;  // a sale long enough for many transitions
     SCOPED_TRACE("seed " + std::to_string(seed) + " stock " + std::to_string(t.stock) + " floor " +
                  std::to_string(t.floor) + " threads " + std::to_string(t.threads));
-    Engine e(Options());
+    ManualClock clock;
+    EngineOptions o = Options();
+    o.clock = &clock;
+    if (agitated) o.escrow = EscrowMode::kAuto;
+    Engine e(o);
     ASSERT_TRUE(e.Define("hot", t.stock, t.floor).ok());
-    ASSERT_TRUE(e.SetEscrow("hot", true).ok());
+    if (!agitated) {
+      ASSERT_TRUE(e.SetEscrow("hot", true).ok());
+    }
     const SkuHandle hot = *e.Resolve("hot");
+    std::optional<Agitator> agitator;
+    if (agitated) agitator.emplace(e, hot, clock);
     std::atomic<std::int64_t> taken{0};
     std::atomic<std::int64_t> smallest_refused{INT64_MAX};
     std::atomic<bool> below_floor{false};
@@ -101,12 +147,27 @@ TEST(EscrowStressTest, SellOutsSellExactlyTheStock) {
       std::this_thread::yield();
     }
     for (std::thread& b : buyers) b.join();
+    agitator.reset();
+    if (agitated) transitions_seen += e.GetEscrow(hot)->transitions;
     const std::int64_t left = e.Level(hot).available;
     EXPECT_FALSE(below_floor.load());
     EXPECT_EQ(left + taken.load(), t.stock);
     EXPECT_EQ(left, t.floor) << "every unit down to the floor sold";
     EXPECT_LT(left - t.floor, smallest_refused.load());
   }
+}
+
+TEST(EscrowStressTest, SellOutsSellExactlyTheStock) {
+  for (std::uint64_t seed = 1; seed <= 24; ++seed) SellOutTrial(seed);
+}
+
+TEST(EscrowStressTest, AutoSellOutsSellExactlyTheStockWhileSplittingAndJoining) {
+  transitions_seen = 0;
+  for (std::uint64_t seed = 1000; seed < 1024; ++seed) SellOutTrial(seed);
+  // Each trial splits at its start and joins at its sell-out (2 each); more
+  // means the agitator cooled and split SKUs mid-sale, under the buyers.
+  EXPECT_GT(transitions_seen, 24u * 2) << "no split or join happened mid-sale";
+  std::printf("agitated trials: %llu transitions\n", static_cast<unsigned long long>(transitions_seen));
 }
 
 // Mixed quantities (1-5, and now and then 20-219), stopping at the first

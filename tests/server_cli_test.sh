@@ -45,12 +45,20 @@ wait "$SERVER_PID" || rc=$?
 [ "$rc" -eq 0 ] || fail "SHUTDOWN exit status $rc"
 grep -q 'flashstock serve: stopped' "$SERVER_LOG" || fail "no clean stop"
 
-server_start --threads 1 --journal "$work/j"
+server_start --threads 1 --journal "$work/j" --escrow auto
 expect $'2\n0\n1' LEVEL tee
+expect $'auto\njoined' ESCROW tee   # every SKU auto: split only when contended
 expect $'COMMITTED\ntee\n1' ORDER 5
 server_stop || fail "SIGTERM exit status $?"
 grep -q 'signal 15: stopping' "$SERVER_LOG" || fail "no SIGTERM log line"
 "$FLASHSTOCK_BIN" journal verify "$work/j" >/dev/null || fail "journal verify"
+
+# Flags out of range refuse to start, naming the flag.
+if "$FLASHSTOCK_BIN" serve --port 0 --escrow on 2>"$work/err"; then fail "started with --escrow on"; fi
+grep -q -- '--escrow must be off or auto' "$work/err" || fail "--escrow message: $(cat "$work/err")"
+if "$FLASHSTOCK_BIN" serve --port 0 --client-output-stall-ms 99 2>"$work/err"; then fail "started with a 99 ms stall limit"; fi
+grep -q -- '--client-output-stall-ms must be 100 .. 3600000' "$work/err" || fail "stall message: $(cat "$work/err")"
+if "$FLASHSTOCK_BIN" serve --port 0 --client-output-stall-ms 3600001 2>"$work/err"; then fail "started with a stall limit past the maximum"; fi
 
 # Protected mode: a public address without a password refuses to start.
 if "$FLASHSTOCK_BIN" serve --port 0 --bind 0.0.0.0 2>"$work/err"; then fail "started on 0.0.0.0 without a password"; fi

@@ -43,10 +43,15 @@ TEST_F(ShellTest, Escrow) {
   EXPECT_EQ(Run("TAKE thin 6"), "ERR INSUFFICIENT 5");
   EXPECT_EQ(Run("ESCROW hot OFF"), "OK off joined");
   EXPECT_EQ(Run("LEVEL hot"), "OK 997 0 0");
-  EXPECT_EQ(Run("ESCROW hot maybe"), "ERR BAD_COMMAND 'maybe' is not ON or OFF");
+  // Auto: split only when buyers contend (one shell thread never does).
+  EXPECT_EQ(Run("ESCROW hot auto"), "OK auto joined");
+  EXPECT_EQ(Run("ESCROW thin AUTO"), "OK auto joined");
+  EXPECT_EQ(Run("TAKE hot 7"), "OK 990");
+  EXPECT_EQ(Run("ESCROW hot"), "OK auto joined");
+  EXPECT_EQ(Run("ESCROW hot maybe"), "ERR BAD_COMMAND 'maybe' is not ON, OFF or AUTO");
   EXPECT_EQ(Run("ESCROW nope on"), "ERR UNKNOWN_SKU no SKU named 'nope'");
-  EXPECT_EQ(Run("ESCROW"), "ERR BAD_COMMAND usage: ESCROW sku [ON|OFF]");
-  EXPECT_EQ(Run("ESCROW hot on off"), "ERR BAD_COMMAND usage: ESCROW sku [ON|OFF]");
+  EXPECT_EQ(Run("ESCROW"), "ERR BAD_COMMAND usage: ESCROW sku [ON|OFF|AUTO]");
+  EXPECT_EQ(Run("ESCROW hot on off"), "ERR BAD_COMMAND usage: ESCROW sku [ON|OFF|AUTO]");
 }
 
 TEST_F(ShellTest, SkipsBlankAndComments) {

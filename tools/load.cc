@@ -231,7 +231,8 @@ std::uint32_t RunNonce(std::uint64_t seed) {
 // Defines the load SKUs the journal does not hold yet (reusing the others);
 // with escrow, tops them up and puts them in escrow (not journaled: again
 // at every start).
-bool PrepareSkus(Engine* engine, int skus, bool escrow, AckLog* acks) {
+bool PrepareSkus(Engine* engine, int skus, EscrowMode mode, AckLog* acks) {
+  const bool escrow = mode != EscrowMode::kOff;
   Shell shell(engine);
   auto run = [&](const std::string& command) {
     const std::string answer = shell.Execute(command).value_or("ERR NO_ANSWER");
@@ -248,7 +249,7 @@ bool PrepareSkus(Engine* engine, int skus, bool escrow, AckLog* acks) {
     } else if (escrow && engine->Level(name).available < units / 2) {
       if (!run(absl::StrCat("RESTOCK ", name, " ", units))) return false;
     }
-    if (escrow && !run(absl::StrCat("ESCROW ", name, " ON"))) return false;
+    if (escrow && !run(absl::StrCat("ESCROW ", name, mode == EscrowMode::kOn ? " ON" : " AUTO"))) return false;
   }
   return true;
 }

@@ -51,7 +51,7 @@ struct LoadOptions {
   std::int64_t order_retention_ms = kLoadOrderRetentionMsDefault;
   std::uint32_t orders_max = kLoadOrdersMaxDefault;
   std::string acks_path;  // empty: no acks file
-  bool escrow = false;    // every load SKU in escrow (ESCROW sku ON)
+  EscrowMode escrow = EscrowMode::kOff;  // every load SKU's mode (ESCROW sku ON|AUTO)
 };
 
 // What the command line asked for: options to run with, or an exit status

@@ -12,7 +12,7 @@ const char kLoadUsage[] =
     "usage: flashstock load --journal DIR --durability sync|async --threads N\n"
     "                       [--seconds S] [--skus K] [--seed N] [--checkpoint-bytes N]\n"
     "                       [--acks FILE] [--order-retention-ms N] [--orders-max N]\n"
-    "                       [--escrow on|off]\n"
+    "                       [--escrow on|off|auto]\n"
     "\n"
     "Drives a journaled engine from N threads with a mixed workload: TAKE, TAKEUPTO,\n"
     "RESTOCK, FLOOR (up and down, negative too), RESERVE of 1-3 SKUs with ttls of\n"
@@ -34,9 +34,10 @@ const char kLoadUsage[] =
     "                          (defines at start: thread 'main')\n"
     "  --order-retention-ms N  how long closed order ids are remembered (default 2000)\n"
     "  --orders-max N          orders remembered at once (default 1048576)\n"
-    "  --escrow on|off         put every load SKU in escrow (default off); SKUs are then\n"
-    "                          defined with 1000 units and restocked by 1000 at the\n"
-    "                          start of a run when below 500, so they split\n";
+    "  --escrow on|off|auto    every load SKU's escrow mode (default off); with on or\n"
+    "                          auto, SKUs are defined with 1000 units and restocked by\n"
+    "                          1000 at the start of a run when below 500, so they can\n"
+    "                          split (on: at once; auto: when contended)\n";
 
 namespace {
 
@@ -90,8 +91,15 @@ LoadCommand ParseLoadFlags(int argc, char** argv) {
       o.order_retention_ms = n;
     } else if (arg == "--escrow") {
       const std::string_view mode = value;
-      if (mode != "on" && mode != "off") return Bad("--escrow must be on or off");
-      o.escrow = mode == "on";
+      if (mode == "on") {
+        o.escrow = EscrowMode::kOn;
+      } else if (mode == "off") {
+        o.escrow = EscrowMode::kOff;
+      } else if (mode == "auto") {
+        o.escrow = EscrowMode::kAuto;
+      } else {
+        return Bad("--escrow must be on, off or auto");
+      }
     } else if (arg == "--orders-max") {
       if (!number || n < 1 || n > kOrdersMaxLimit) return Bad("--orders-max must be 1..16777216");
       o.orders_max = static_cast<std::uint32_t>(n);

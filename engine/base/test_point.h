@@ -19,6 +19,7 @@ enum class TestPoint : std::uint8_t {
   kFloorStored,       // a floor raise stored its new floor, before waiting out floor readers (arg: SKU)
   kEscrowRefilling,   // an escrow lease's owner drew from the pool, units in its hands only (arg: lease)
   kEscrowJoinWaits,   // a join found a lease being refilled and waits for it (arg: lease)
+  kTakeSawNoEscrow,   // a journaled take loaded no escrow pointer, before its take on the pool (arg: SKU)
 };
 
 // Called with the point and its argument on the thread that reaches it.

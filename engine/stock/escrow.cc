@@ -8,7 +8,7 @@
 
 namespace flashstock {
 
-Escrow::Escrow(StockCell* pool) : pool_(pool) {}
+Escrow::Escrow(StockCell* pool, const Clock* clock) : pool_(pool), clock_(clock) {}
 
 int internal::LookUpThisThreadLease() {
   this_thread_lease = ReaderSlots::ThisThreadIndex();
@@ -62,7 +62,7 @@ Escrow::Taken Escrow::Take(std::int64_t quantity, bool up_to, int lease_number) 
       return {partial.taken + rest.taken, rest.available};
     }
     const StockCell::Change change = pool_->TryTake(quantity);
-    if (change.ok) return {quantity, change.available};
+    if (change.ok) return {quantity, change.available, change.retries};
     break;
   }
   return TakeExact(quantity, up_to);
@@ -84,8 +84,8 @@ Escrow::Taken Escrow::TakeJoined(std::int64_t quantity, bool up_to, std::uint64_
     return {partial.taken + rest.taken, rest.available};
   }
   const StockCell::Change change = pool_->TryTake<std::memory_order_acquire>(quantity);  // as above
-  if (change.ok) return {quantity, change.available};
-  if (state_.load(std::memory_order_relaxed) == state) return {0, change.available};
+  if (change.ok) return {quantity, change.available, change.retries};
+  if (state_.load(std::memory_order_relaxed) == state) return {0, change.available, change.retries};
   *retry = true;
   return {0, 0};
 }
@@ -109,6 +109,15 @@ Escrow::Taken Escrow::Refill(Lease& lease, std::int64_t have, std::int64_t quant
   // see the split that let this lease refill).
   const StockCell::Partial drawn = pool_->TakeUpTo<std::memory_order_release>(want);
   have += drawn.taken;
+  // Auto mode: a refill long after the SKU's previous one means few buy
+  // now; one line serves them as fast, and answers exactly.
+  bool cooled = false;
+  if (mode_.load(std::memory_order_relaxed) == EscrowMode::kAuto) {
+    const std::int64_t now = clock_->NowNanos();
+    // Relaxed: a time stamp, ordering nothing.
+    const std::int64_t previous = last_refill_ns_.exchange(now, std::memory_order_relaxed);
+    cooled = now - previous > kEscrowAutoCoolMs * 1'000'000;
+  }
   FLASHSTOCK_TEST_POINT(kEscrowRefilling, &lease - leases_.data());
   if (have < quantity) {
     // Not enough in the lease and the pool: only the exact path may refuse
@@ -120,7 +129,9 @@ Escrow::Taken Escrow::Refill(Lease& lease, std::int64_t have, std::int64_t quant
   lease.units.store(have - quantity, std::memory_order_release);  // as above
   // The tail: a pool this low would refill leases one unit at a time, each
   // a CAS on its line; the pool's line alone is faster, and exact.
-  if (static_cast<std::uint64_t>(drawn.taken) + static_cast<std::uint64_t>(kEscrowJoinBelow) > headroom) Join();
+  if (cooled || static_cast<std::uint64_t>(drawn.taken) + static_cast<std::uint64_t>(kEscrowJoinBelow) > headroom) {
+    Join();
+  }
   return {quantity, LowerBound(have - quantity)};
 }
 
@@ -153,33 +164,33 @@ std::int64_t Escrow::Available() const {
   return sum;
 }
 
-void Escrow::Enable() {
+void Escrow::SetMode(EscrowMode mode) {
   std::lock_guard<std::mutex> lock(mu_);
-  enabled_ = true;
-  SplitLockedIfRoomy();
+  mode_.store(mode, std::memory_order_relaxed);
+  if (mode == EscrowMode::kOff) JoinLocked();
+  if (mode == EscrowMode::kOn) SplitLockedIfRoomy();
 }
 
-void Escrow::Disable() {
+bool Escrow::Join() {
   std::lock_guard<std::mutex> lock(mu_);
-  enabled_ = false;
+  const bool was_split = (state_.load(std::memory_order_relaxed) & kSplitBit) != 0;
   JoinLocked();
+  return was_split;
 }
 
-void Escrow::Join() {
+void Escrow::SplitIfRoomy(bool hot) {
   std::lock_guard<std::mutex> lock(mu_);
-  JoinLocked();
-}
-
-void Escrow::SplitIfRoomy() {
-  std::lock_guard<std::mutex> lock(mu_);
-  SplitLockedIfRoomy();
+  const EscrowMode mode = mode_.load(std::memory_order_relaxed);
+  if (mode == EscrowMode::kOn || (mode == EscrowMode::kAuto && hot)) SplitLockedIfRoomy();
 }
 
 void Escrow::SetFloor(std::int64_t floor) {
   std::lock_guard<std::mutex> lock(mu_);
+  const bool was_split = (state_.load(std::memory_order_relaxed) & kSplitBit) != 0;
   JoinLocked();
   pool_->SetFloor(floor);
-  SplitLockedIfRoomy();
+  const EscrowMode mode = mode_.load(std::memory_order_relaxed);
+  if (mode == EscrowMode::kOn || (mode == EscrowMode::kAuto && was_split)) SplitLockedIfRoomy();
 }
 
 // Revokes every lease, moving its units to the pool. A lease being refilled
@@ -216,7 +227,7 @@ void Escrow::JoinLocked() {
 
 void Escrow::SplitLockedIfRoomy() {
   const std::uint64_t state = state_.load(std::memory_order_relaxed);  // written under mu_ only
-  if (!enabled_ || (state & kSplitBit) != 0) return;
+  if (mode_.load(std::memory_order_relaxed) == EscrowMode::kOff || (state & kSplitBit) != 0) return;
   const std::int64_t level = pool_->Level();
   const std::int64_t floor = pool_->Floor();
   if (level <= floor || static_cast<std::uint64_t>(level) - static_cast<std::uint64_t>(floor) <
@@ -224,6 +235,8 @@ void Escrow::SplitLockedIfRoomy() {
     return;
   }
   state_.store(state | kMovingBit, std::memory_order_relaxed);
+  // The cooling clock starts at the split (relaxed: a time stamp).
+  last_refill_ns_.store(clock_->NowNanos(), std::memory_order_relaxed);
   // Release: a refill that opens one of these (acquire) then happens after
   // this split, so a fast refusal that sees its draw sees the split too.
   for (Lease& lease : leases_) lease.units.store(0, std::memory_order_release);

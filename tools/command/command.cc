@@ -47,7 +47,7 @@ constexpr std::array<VerbSpec, 13> kVerbSpecs = {{
     {Verb::kOrder, "ORDER", "order", 1, 1, false, false, "ORDER order"},
     {Verb::kCheckpoint, "CHECKPOINT", "checkpoint", 0, 0, false, false, "CHECKPOINT"},
     // Escrow is not journaled (a runtime setting): nothing to wait for.
-    {Verb::kEscrow, "ESCROW", "escrow", 1, 2, false, false, "ESCROW sku [ON|OFF]"},
+    {Verb::kEscrow, "ESCROW", "escrow", 1, 2, false, false, "ESCROW sku [ON|OFF|AUTO]"},
 }};
 
 constexpr std::array<std::string_view, kVerbSpecs.size()> kVerbNames = [] {
@@ -270,11 +270,17 @@ void Execute(Engine* engine, std::span<const std::string_view> args, Answer* ans
     }
     case Verb::kEscrow: {
       if (args.size() == 3) {
-        const bool on = absl::EqualsIgnoreCase(A(args[2]), "on");
-        if (!on && !absl::EqualsIgnoreCase(A(args[2]), "off")) {
-          return BadCommand(answer, absl::StrCat("'", A(args[2]), "' is not ON or OFF"));
+        EscrowMode mode;
+        if (absl::EqualsIgnoreCase(A(args[2]), "on")) {
+          mode = EscrowMode::kOn;
+        } else if (absl::EqualsIgnoreCase(A(args[2]), "off")) {
+          mode = EscrowMode::kOff;
+        } else if (absl::EqualsIgnoreCase(A(args[2]), "auto")) {
+          mode = EscrowMode::kAuto;
+        } else {
+          return BadCommand(answer, absl::StrCat("'", A(args[2]), "' is not ON, OFF or AUTO"));
         }
-        const StockResult r = engine->SetEscrow(args[1], on);
+        const StockResult r = engine->SetEscrow(args[1], mode);
         if (r.outcome == Outcome::kEscrowFull) {
           return Fail(answer, absl::StrCat(A(OutcomeCode(r.outcome)), " at most ", kEscrowSkusMax,
                                            " SKUs can be in escrow"));
@@ -284,7 +290,7 @@ void Execute(Engine* engine, std::span<const std::string_view> args, Answer* ans
       const StockResult level = engine->Level(args[1]);  // resolves and validates the name
       if (!level.ok()) return StockError(answer, *engine, level, args[1], 0);
       const Engine::EscrowStatus status = *engine->GetEscrow(*engine->Resolve(args[1]));
-      Text(answer, status.on ? "on" : "off");
+      Text(answer, status.mode == EscrowMode::kOn ? "on" : status.mode == EscrowMode::kAuto ? "auto" : "off");
       return Text(answer, status.split ? "split" : "joined");
     }
     case Verb::kCheckpoint: {

@@ -33,6 +33,8 @@ constexpr char kServeUsage[] =
     "  --journal DIR          journal directory: recovered on start, every change journaled\n"
     "  --durability MODE      none, async (reply once in memory) or sync (reply once on\n"
     "                         disk); default sync when --journal is given, else none\n"
+    "  --escrow off|auto      every SKU's escrow mode unless ESCROW sets it: auto splits a\n"
+    "                         SKU whose buyers contend for its line (default off)\n"
     "  --skus-max N           catalog capacity (default 1048576)\n"
     "  --orders-max N         orders remembered at once (default 65536)\n"
     "  --order-retention-ms N how long a closed order's id is remembered\n"
@@ -117,6 +119,15 @@ int ServeMain(int argc, char** argv) {
         return fail("--durability must be none, async or sync");
       }
       durability_given = true;
+    } else if (arg == "--escrow" && has_value) {
+      const std::string_view mode = argv[++i];
+      if (mode == "off") {
+        engine_options.escrow = EscrowMode::kOff;
+      } else if (mode == "auto") {
+        engine_options.escrow = EscrowMode::kAuto;
+      } else {
+        return fail("--escrow must be off or auto (ESCROW sku ON splits one SKU)");
+      }
     } else if (arg == "--skus-max" && has_value) {
       std::uint32_t n = 0;
       if (!absl::SimpleAtoi(argv[++i], &n) || n < 1 || n > kSkusMaxLimit) return fail("--skus-max out of range");

@@ -31,6 +31,7 @@
 #define FLASHSTOCK_ENGINE_H_
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -171,14 +172,25 @@ class Engine {
   // a lower bound (the pool plus the caller's own lease), and Level/Levels
   // sum the pool and the leases word by word, so they can be off by units
   // moving meanwhile (at most kEscrowChunkMax per lease). Escrow is a runtime
-  // setting: not journaled, off after a restart.
-  // kOk with the level; kUnknownSku; kEscrowFull past kEscrowSkusMax SKUs.
-  StockResult SetEscrow(SkuHandle sku, bool on);
-  StockResult SetEscrow(std::string_view name, bool on);
+  // setting: not journaled, back to EngineOptions::escrow after a restart.
+  // kAuto splits a SKU when buyers contend for its line (kEscrowAutoRetries
+  // failed CASes seen by one thread within kEscrowAutoWindowMs) and joins
+  // it when it cools (kEscrowAutoCoolMs between refills) or runs low. A SKU
+  // once split keeps its escrow, joined, after kOff or cooling: its takes
+  // then pay one call more than a SKU never split.
+  // kOk with the level; kUnknownSku; kEscrowFull past kEscrowSkusMax SKUs
+  // (kOn only: an auto SKU past the limit simply stays on one line).
+  StockResult SetEscrow(SkuHandle sku, EscrowMode mode);
+  StockResult SetEscrow(std::string_view name, EscrowMode mode);
+  StockResult SetEscrow(SkuHandle sku, bool on) { return SetEscrow(sku, on ? EscrowMode::kOn : EscrowMode::kOff); }
+  StockResult SetEscrow(std::string_view name, bool on) {
+    return SetEscrow(name, on ? EscrowMode::kOn : EscrowMode::kOff);
+  }
   struct EscrowStatus {
-    bool on = false;
-    bool split = false;             // leases open now (on, and roomy)
+    bool on = false;  // mode is kOn or kAuto
+    bool split = false;             // leases open now
     std::uint64_t transitions = 0;  // splits and joins so far
+    EscrowMode mode = EscrowMode::kOff;
   };
   std::optional<EscrowStatus> GetEscrow(SkuHandle sku) const;
 
@@ -268,16 +280,30 @@ class Engine {
   std::mutex& CauseMutex(std::uint32_t index) { return cause_mu_[index % kCauseStripes]; }
   StockResult DefineJournaled(std::string_view name, std::int64_t quantity, std::int64_t floor);
   // A take or take-up-to on a SKU in escrow, without a journal.
-  StockResult EscrowTake(Escrow& escrow, std::int64_t quantity, bool up_to);
+  StockResult EscrowTake(std::uint32_t index, Escrow& escrow, std::int64_t quantity, bool up_to);
+  // A take that failed `retries` CASes on a SKU's line: counts them for
+  // auto escrow (a thread-local tally) and splits the SKU at the threshold.
+  void NoteContention(std::uint32_t index, std::uint32_t retries);
+  void AutoSplit(std::uint32_t index);
+  // The SKU's escrow, made if it has none (kEscrowFull past the limit).
+  // REQUIRES: escrow_mu_ held.
+  Escrow* EscrowOf(std::uint32_t index, Outcome* why);
 
   Catalog catalog_;
   Durability durability_ = Durability::kNone;
   std::mutex define_mu_;  // serialises all defines (std::mutex: visible to TSan)
   std::array<std::mutex, kCauseStripes> cause_mu_;
-  // Every SKU's escrow once first put in escrow (kept when taken out: a take
-  // may still hold its pointer), by SKU index. Guarded by escrow_mu_.
-  std::mutex escrow_mu_;
+  // Every SKU's escrow once first put in escrow (kept, and its cell's
+  // pointer with it, when taken out: see Take), by SKU index, and every
+  // mode set per SKU. Guarded by escrow_mu_.
+  mutable std::mutex escrow_mu_;
   absl::flat_hash_map<std::uint32_t, std::unique_ptr<Escrow>> escrows_;
+  absl::flat_hash_map<std::uint32_t, EscrowMode> escrow_modes_;
+  const EscrowMode escrow_default_;
+  // Whether any SKU may be auto: a contended take counts its retries only
+  // then. Relaxed: a take that misses a fresh kAuto counts from its next.
+  std::atomic<bool> escrow_auto_any_{false};
+  const Clock* const clock_;
   std::unique_ptr<internal::DirLock> lock_;
   std::unique_ptr<journal::Checkpointer> checkpointer_;
   // Before journal_: destroyed after it, so the journal thread never
@@ -300,17 +326,27 @@ inline StockResult Engine::Take(SkuHandle sku, std::int64_t quantity) {
   if (!catalog_.Contains(sku.index)) return {Outcome::kUnknownSku, 0, 0};
   if (journal_ != nullptr) return JournaledChange(sku.index, quantity, kChangeTake);
   StockCell& cell = catalog_.cell(sku.index);
-  if (Escrow* escrow = cell.escrow(); escrow != nullptr) {
-    // Split: the caller's own lease, inline; anything else out of line.
-    std::int64_t available = 0;
-    if (escrow->TrySpendLease(quantity, internal::ThisThreadLease(), &available)) {
-      return {Outcome::kOk, available, quantity};
+  Escrow* escrow = cell.escrow();
+  if (escrow == nullptr) [[likely]] {
+    // Acquire: if this is refused, a split that began before it is seen
+    // below (the pointer is published before any split, and never cleared).
+    const StockCell::Change change = cell.TryTake<std::memory_order_acquire>(quantity);
+    if (change.retries != 0 && escrow_auto_any_.load(std::memory_order_relaxed)) [[unlikely]] {
+      NoteContention(sku.index, change.retries);
     }
-    return EscrowTake(*escrow, quantity, false);
+    if (change.ok) return {Outcome::kOk, change.available, quantity};
+    // Refused on the pool's line alone: exact unless the SKU went into
+    // escrow meanwhile, with units in leases.
+    escrow = cell.escrow();
+    if (escrow == nullptr) return {Outcome::kInsufficient, change.available, 0};
+    return EscrowTake(sku.index, *escrow, quantity, false);
   }
-  const StockCell::Change change = cell.TryTake(quantity);
-  if (!change.ok) return {Outcome::kInsufficient, change.available, 0};
-  return {Outcome::kOk, change.available, quantity};
+  // In escrow: the caller's own lease, inline; anything else out of line.
+  std::int64_t available = 0;
+  if (escrow->TrySpendLease(quantity, internal::ThisThreadLease(), &available)) {
+    return {Outcome::kOk, available, quantity};
+  }
+  return EscrowTake(sku.index, *escrow, quantity, false);
 }
 
 }  // namespace flashstock

@@ -70,6 +70,17 @@ inline constexpr std::int64_t kEscrowChunkMax = 1024;
 inline constexpr std::int64_t kEscrowSplitMin = 4 * static_cast<std::int64_t>(kEscrowLeases);
 inline constexpr std::int64_t kEscrowJoinBelow = static_cast<std::int64_t>(kEscrowLeases);
 static_assert(kEscrowJoinBelow < kEscrowSplitMin, "a split SKU does not join at once");
+// Auto escrow (EscrowMode::kAuto): a SKU splits once one thread has seen
+// kEscrowAutoRetries failed compare-and-swaps on its line within
+// kEscrowAutoWindowMs (about 10,000 a second from one thread: buyers on
+// other cores are writing the line between this one's read and its CAS),
+// counted only on a take that already failed one, so an uncontended take
+// pays nothing. It joins again at its first refill more than
+// kEscrowAutoCoolMs after the SKU's previous one (a lease lasts that long
+// only when few buy), or when it runs low, as any split SKU.
+inline constexpr std::uint32_t kEscrowAutoRetries = 1024;
+inline constexpr std::int64_t kEscrowAutoWindowMs = 100;
+inline constexpr std::int64_t kEscrowAutoCoolMs = 1000;
 
 // ---- Orders ---------------------------------------------------------------
 

@@ -20,6 +20,11 @@ enum class Durability : std::uint8_t { kNone, kAsync, kSync };
 // commit frees room), or refuse with kBackpressure, changing nothing.
 enum class FullQueuePolicy : std::uint8_t { kWait, kRefuse };
 
+// A SKU's escrow setting (docs/design.md, "Escrow"): off (one line, the
+// default), on (split whenever it has room), or auto (split when buyers
+// contend for its line, joined again when it cools or runs low).
+enum class EscrowMode : std::uint8_t { kOff, kOn, kAuto };
+
 struct EngineOptions {
   // Maximum number of SKUs, fixed for the engine's life; cells for all of
   // them are allocated up front. REQUIRES: 1 <= skus_max <= kSkusMaxLimit.
@@ -43,6 +48,12 @@ struct EngineOptions {
   // Run the expiry driver on a thread the engine owns. Tests that drive
   // expiry by hand set this false and call SweepExpired().
   bool expiry_thread = true;
+
+  // ---- Escrow ----
+  // The escrow mode of every SKU not set otherwise (Engine::SetEscrow):
+  // kOff or kAuto (kOn would split every SKU: set it per SKU). REQUIRES:
+  // not kOn.
+  EscrowMode escrow = EscrowMode::kOff;
 
   // ---- Journal ----
   // The journal directory (created if missing); empty for no journal.

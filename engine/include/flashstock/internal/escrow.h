@@ -40,21 +40,25 @@
 #include <limits>
 #include <mutex>
 
+#include "flashstock/clock.h"
 #include "flashstock/internal/stock_cell.h"
 #include "flashstock/limits.h"
+#include "flashstock/options.h"
 
 namespace flashstock {
 
 class Escrow {
  public:
-  // The pool is the SKU's cell; it must outlive this.
-  explicit Escrow(StockCell* pool);
+  // The pool is the SKU's cell; it and the clock (auto mode's cooling)
+  // must outlive this. Starts joined, mode kOff.
+  Escrow(StockCell* pool, const Clock* clock);
   Escrow(const Escrow&) = delete;
   Escrow& operator=(const Escrow&) = delete;
 
   struct Taken {
     std::int64_t taken;      // quantity, or 0 when refused; for up_to, in [0, quantity]
     std::int64_t available;  // a lower bound on the SKU's level after (see Available)
+    std::uint32_t retries = 0;  // failed CASes on the pool's line (auto mode)
   };
   // The lease fast path, inline in Engine::Take: spends `quantity` from
   // lease `lease` (as Take numbers them) when that lease alone covers it,
@@ -94,16 +98,21 @@ class Escrow {
   // a split SKU is refused only when the whole SKU cannot cover it.
   StockCell::Change HoldExact(std::int64_t quantity);
 
-  // Enable: splits now if roomy, and again after each restock that makes it
-  // roomy. Disable: joins for good (until enabled again); a take that still
-  // holds this escrow's pointer then runs on the pool's line, exactly.
-  void Enable();
-  void Disable();
+  // The mode, under the exclusion. kOff joins for good (every take then
+  // runs on the pool's line, exactly, until the mode changes); kOn splits
+  // now if roomy, and again after each restock that makes it roomy; kAuto
+  // splits only when told the SKU is hot (SplitIfRoomy(true)), and joins at
+  // a refill that finds the SKU cooled (kEscrowAutoCoolMs) or when it runs
+  // low.
+  void SetMode(EscrowMode mode);
+  EscrowMode mode() const { return mode_.load(std::memory_order_relaxed); }
   // Joins (moves every lease back to the pool, then every take runs on the
-  // pool's line) or splits (when enabled, joined, and the pool has at least
-  // kEscrowSplitMin units above its floor). Each takes the exclusion.
-  void Join();
-  void SplitIfRoomy();
+  // pool's line); returns whether it was split. Splits when the mode says
+  // so (kOn; kAuto only when `hot`: contended, or split before a floor
+  // change), the SKU is joined, and the pool has at least kEscrowSplitMin
+  // units above its floor. Each takes the exclusion.
+  bool Join();
+  void SplitIfRoomy(bool hot = false);
   // A floor change on a split SKU: joined, the floor stored, split again if
   // roomy, all under the exclusion, so no lease spends across the change.
   void SetFloor(std::int64_t floor);
@@ -139,7 +148,13 @@ class Escrow {
   // The exclusion: transitions, and every refusal or tail take in split
   // mode. std::mutex, not absl::Mutex: visible to ThreadSanitizer.
   alignas(kCacheLineSize) std::mutex mu_;
-  bool enabled_ = false;  // guarded by mu_
+  // Written under mu_; read by refills without it (relaxed: a refill that
+  // reads a stale mode only joins early or late, which is always safe).
+  std::atomic<EscrowMode> mode_{EscrowMode::kOff};
+  // Auto mode: the clock reading of the latest refill (or split), beside
+  // the exclusion (a write per refill, as the refill's pool draw is).
+  std::atomic<std::int64_t> last_refill_ns_{0};
+  const Clock* const clock_;
   std::array<Lease, kEscrowLeases> leases_;
 };
 

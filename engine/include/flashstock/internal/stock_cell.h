@@ -15,7 +15,10 @@
 // below the floor: every decrement is a compare-and-swap that re-checks the
 // floor against the value it replaces.
 //
-// Memory ordering: every access is relaxed. `on_hand_` publishes no other
+// Memory ordering: every access is relaxed, except the level reads of a
+// take or hold that may be refused while its SKU is being put in escrow
+// (acquire: the refusal then sees the escrow; internal/escrow.h,
+// TakeOnPool), and the escrow's own (internal/escrow.h). `on_hand_` publishes no other
 // memory (the journal hand-off gets its ordering from its queue, and handles
 // reach other threads through the catalog's own release/acquire), and a
 // successful CAS acts on the latest value in on_hand_'s modification order,
@@ -39,6 +42,9 @@ class alignas(kCacheLineSize) StockCell {
   struct Change {
     bool ok;
     std::int64_t available;  // after the change if ok, else the level seen
+    // Failed CASes before the answer: other cores wrote the line between
+    // this take's read and its CAS (auto escrow counts them; limits.h).
+    std::uint32_t retries = 0;
   };
   struct Partial {
     std::int64_t taken;      // in [0, quantity]
@@ -75,13 +81,15 @@ class alignas(kCacheLineSize) StockCell {
     // seen >= floor + quantity, seen - quantity >= floor cannot either.
     const std::int64_t lowest_before = floor + quantity;
     std::int64_t seen = on_hand_.load(kRead);
+    std::uint32_t retries = 0;
     while (true) {
-      if (seen < lowest_before) return {false, seen};
+      if (seen < lowest_before) return {false, seen, retries};
       // Relaxed: see the class comment. A failed CAS reloads `seen` and
       // means another thread made progress, so the loop is lock-free.
       if (on_hand_.compare_exchange_weak(seen, seen - quantity, kRead, kRead)) {
-        return {true, seen - quantity};
+        return {true, seen - quantity, retries};
       }
+      ++retries;
     }
   }
 
@@ -95,22 +103,23 @@ class alignas(kCacheLineSize) StockCell {
   template <typename BeforeFloorRead>
   Change TryTakeAnnounced(std::int64_t quantity, BeforeFloorRead&& before_floor_read, bool* announced) {
     assert(quantity > 0);
-    const std::int64_t seen = on_hand_.load(std::memory_order_relaxed);  // relaxed: as in TryTake
+    // Acquire, as TryTake<acquire> (a refusal may have to see a split).
+    const std::int64_t seen = on_hand_.load(std::memory_order_acquire);
     *announced = false;
     if (seen < floor_.load(std::memory_order_relaxed) + quantity) return {false, seen};
     before_floor_read();
     *announced = true;
-    return TryTake(quantity);
+    return TryTake<std::memory_order_acquire>(quantity);
   }
   template <typename BeforeFloorRead>
   Partial TakeUpToAnnounced(std::int64_t quantity, BeforeFloorRead&& before_floor_read, bool* announced) {
     assert(quantity > 0);
-    const std::int64_t seen = on_hand_.load(std::memory_order_relaxed);  // relaxed: as in TryTake
+    const std::int64_t seen = on_hand_.load(std::memory_order_acquire);  // as in TryTakeAnnounced
     *announced = false;
     if (seen <= floor_.load(std::memory_order_relaxed)) return {0, seen};
     before_floor_read();
     *announced = true;
-    return TakeUpTo(quantity);
+    return TakeUpTo<std::memory_order_relaxed, std::memory_order_acquire>(quantity);
   }
 
   // Partial fill: takes min(quantity, level - floor), possibly 0. `kWrite`
@@ -179,7 +188,7 @@ class alignas(kCacheLineSize) StockCell {
   // available -> held, all or nothing, refusing below the floor exactly as
   // TryTake does. REQUIRES: 0 < quantity <= kOrderLineQuantityMax.
   Change TryHold(std::int64_t quantity) {
-    const Change change = TryTake(quantity);
+    const Change change = TryTake<std::memory_order_acquire>(quantity);  // as TakeOnPool's
     if (change.ok) held_.fetch_add(quantity, std::memory_order_relaxed);
     return change;
   }
