@@ -1,4 +1,6 @@
 // The journal writer: per-producer rings, one journal thread, group commit.
+// Rings: producer_ring.h and producer_table.h; batch bytes: batch_encoder.h;
+// the file being written: active_segment.h.
 //
 // Hand-off. A thread that changes stock owns one single-producer ring
 // (boost::lockfree::spsc_queue) in this writer, found through its
@@ -53,7 +55,6 @@
 #define FLASHSTOCK_JOURNAL_WRITER_H_
 
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -66,25 +67,18 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "boost/container/vector.hpp"
-#include "boost/lockfree/spsc_queue.hpp"
 #include "flashstock/options.h"
 #include "flashstock/outcome.h"
 #include "base/file.h"
 #include "base/reader_slots.h"
+#include "journal/active_segment.h"
+#include "journal/batch_encoder.h"
 #include "journal/journal_format.h"
+#include "journal/producer_ring.h"
+#include "journal/producer_table.h"
 
 namespace flashstock::journal {
 
-// Entries per producer ring. At 16 B each a ring is 1 MiB, allocated on a
-// thread's first change. It must absorb what one thread produces while the
-// journal thread writes and fdatasyncs one batch, or the producer blocks on
-// the disk: a full batch of orders (~850 KB) takes ~2.6 ms to sync at this
-// disk's 323 MB/s, and one thread reserving and committing 1.2 M orders/s
-// pushes ~10 M entries/s. At 2^14 entries (1.6 ms of that) both order
-// threads sat idle during every sync (async orders: 1.9-2.4 M/s); at 2^16
-// they keep working (2.5-3.0 M/s, docs/benchmarks.md).
-inline constexpr std::size_t kJournalQueueDepth = std::size_t{1} << 16;
 // Changes drained into one group commit. At least one full ring, so a
 // producer blocked on a full ring is released by the next commit.
 inline constexpr std::size_t kBatchChangesMax = std::size_t{1} << 16;
@@ -92,9 +86,6 @@ static_assert(kBatchChangesMax >= kJournalQueueDepth, "one batch can empty a ful
 // Define / set-floor records waiting in the control queue.
 inline constexpr std::size_t kControlQueueDepth = 4096;
 static_assert(kControlQueueDepth <= kBatchChangesMax, "one batch can empty the control queue");
-// Producers: one per reader slot, plus one shared, mutex-guarded producer for
-// threads beyond kReaderThreadsMax.
-inline constexpr std::size_t kProducersMax = kReaderThreadsMax;
 // Ring room below which even an async producer wakes a sleeping journal.
 inline constexpr std::size_t kKickRoom = kJournalQueueDepth / 4;
 // Below kKickRoom an async producer tries that wake-up once per this many
@@ -104,6 +95,7 @@ inline constexpr std::size_t kKickRoom = kJournalQueueDepth / 4;
 // take's time when rings ran 3/4 full). The journal wakes by itself within
 // kJournalIdleSleepUs, and a producer that finds its ring full always kicks.
 inline constexpr std::uint32_t kKickStride = 64;
+static_assert(kKickRoom >= kKickStride * kOrderEntriesMax, "a ring cannot fill between two wake-up tries");
 // Journal thread's idle sleep: bounds how stale async durability can get
 // when producers do not kick it.
 inline constexpr std::int64_t kJournalIdleSleepUs = 500;
@@ -130,84 +122,6 @@ inline constexpr std::uint64_t kSegmentBytesMin = kSegmentHeaderBytes + kRecordH
 // Journal bytes after which a background checkpoint starts: bounds replay
 // on open to ~8M records (under 2 s at the measured replay rate).
 inline constexpr std::uint64_t kCheckpointBytesDefault = std::uint64_t{256} << 20;
-
-// One change as handed from a producer to the journal thread.
-struct Entry {
-  RecordType type;
-  std::uint32_t sku;
-  std::int64_t value;
-};
-static_assert(sizeof(Entry) == 16, "two entries per 32 bytes");
-
-// An order record travels as a group of consecutive entries of one producer,
-// pushed with one ring push (one release of the ring's write index), so the
-// journal thread sees all of a group or none of it:
-//   reserve: {kOrderReserve, lines, id} {cont, 0, deadline} {cont, sku, qty} x lines
-//   close:   {kOrderCommit|Cancel|Return|Expire, 0, id} {cont, 0, tag} {cont, 0, at}
-//   failed:  {kOrderReserveFailed, lines, id} {cont, short_line, at} {cont, 0, available}
-//            {cont, sku, qty} x lines
-// `cont` is never written to disk.
-inline constexpr RecordType kEntryContinuation = static_cast<RecordType>(0xFF);
-// The longest group (a failed reserve of kOrderLinesMax lines): what an order
-// operation reserves before it changes anything.
-inline constexpr std::size_t kOrderEntriesMax = 3 + kOrderLinesMax;
-static_assert(kKickRoom >= kKickStride * kOrderEntriesMax, "a ring cannot fill between two wake-up tries");
-// Entries in the group an order record's head entry starts.
-inline std::size_t OrderGroupEntries(const Entry& head) {
-  switch (head.type) {
-    case RecordType::kOrderReserve: return 2 + head.sku;
-    case RecordType::kOrderReserveFailed: return 3 + head.sku;
-    default: return 3;
-  }
-}
-
-struct alignas(kCacheLineSize) Producer {
-  boost::lockfree::spsc_queue<Entry, boost::lockfree::capacity<kJournalQueueDepth>> ring;
-  // Changes pushed so far: written by the owner only (release, read by
-  // Flush() callers with acquire); the owner's own reads are relaxed.
-  alignas(kCacheLineSize) std::atomic<std::uint64_t> pushed{0};
-  // Owner only (see kKickStride): changes left before the next wake-up try
-  // while the ring is past kKickRoom.
-  std::uint32_t kick_countdown = 1;
-  // Non-zero while the owner is between reading a SKU's floor (a take, a
-  // take-up-to, a reserve's holds) and pushing that change's record: the
-  // `pushed` count that push will reach (pushed + 1 when the read began), so
-  // the push itself ends the read and a successful take stores nothing
-  // more; a change that ends without a push stores 0. What a floor raise
-  // waits out (JournalWriter::WaitForFloorReadersAndSequence). Owner-written
-  // (ReaderSlots::StoreMarker, the light half of an asymmetric Dekker pair),
-  // on this line that only the owner writes.
-  std::atomic<std::uint64_t> floor_read_until{0};
-  // Set once before the producer is published, read on every change: kept
-  // off the journal thread's line below, which it writes on every pop.
-  // Set for the one producer shared by slot-less threads (guard with
-  // JournalWriter::shared_mu()).
-  bool shared = false;
-  // Its index for ProducerAt (kProducersMax for the shared one).
-  std::uint32_t index = 0;
-  // Changes popped by the journal thread (its own; plain).
-  alignas(kCacheLineSize) std::uint64_t popped = 0;
-  bool touched = false;
-  // Changes sequenced: collected into a batch whose place in the file is
-  // fixed, so that any record pushed after this store is seen lands in a
-  // later batch. Written by the journal thread only (release, after Collect).
-  std::atomic<std::uint64_t> sequenced{0};
-  // Changes durable; written by the journal thread only.
-  std::atomic<std::uint64_t> durable{0};
-  // Bumped by the journal thread after each commit touching this producer
-  // (in async mode also after each drain) and on failure; waiters
-  // futex-wait on it.
-  std::atomic<std::uint32_t> wake{0};
-};
-
-// The calling thread's producer in the writer it last used (see
-// JournalWriter::ThisThreadProducer). Trivial and constant-initialised, so
-// reading it is one thread-pointer-relative load: no guard, no TLS wrapper.
-struct ProducerCache {
-  std::uint64_t writer_id;
-  Producer* producer;
-};
-inline constinit thread_local ProducerCache t_producer_cache{0, nullptr};
 
 struct WriterOptions {
   std::string dir;
@@ -237,7 +151,7 @@ class JournalWriter {
     if (t_producer_cache.writer_id == id_) return t_producer_cache.producer;
     return RegisterThisThread();
   }
-  std::mutex& shared_mu() { return shared_mu_; }
+  std::mutex& shared_mu() { return producers_.shared_mu(); }
 
   // Before a change: kOk when the next Push cannot fail; kBackpressure or
   // kReadOnly when the change must not be made. REQUIRES: p is the caller's.
@@ -282,11 +196,7 @@ class JournalWriter {
   }
   // The producer with this index (kProducersMax: the shared one); null if
   // none was created. Used to wait on another thread's order record.
-  Producer* ProducerAt(std::uint32_t index) {
-    if (index >= kProducersMax) return &shared_producer_;
-    // Acquire: pairs with ThisThreadProducer's release store.
-    return producers_[index].load(std::memory_order_acquire);
-  }
+  Producer* ProducerAt(std::uint32_t index) { return producers_.At(index); }
 
   // Blocks until p's change `seq` is durable (true) or the journal failed
   // (false). Spins briefly, then futex-waits.
@@ -402,34 +312,18 @@ class JournalWriter {
   void Run();
   // Drains rings and the control queue into the batch; returns changes taken.
   std::size_t Collect();
-  void Accumulate(const Entry& e);
-  // Takes one entry off a ring: stock entries accumulate, order groups are
-  // assembled in group_ and encoded when complete.
-  void Consume(const Entry& e);
-  // Consume for n entries popped together; sums runs of one SKU's deltas
-  // first, and encodes an order group that lies whole in the chunk from
-  // where it lies (no copy through group_).
-  void ConsumeChunk(const Entry* entries, std::size_t n);
-  // Encodes one complete order group (OrderGroupEntries(group[0]) entries).
-  void EncodeOrderGroup(const Entry* group);
-  // Grows buffer_ by n bytes, left uninitialised (every byte is encoded
-  // next), and returns where they start.
-  char* Extend(std::size_t n);
-  void EncodeBatch();
+  // Collect's steps: the control queue's records, then one producer's ring.
+  void CollectControl();
+  void Drain(Producer* p);
   void Commit();
   // Sync mode: waits for the producers the last commit woke (kGatherMaxNanos).
   void GatherWoken();
-  // Runs f() and stores how long it took in *nanos.
-  template <typename F>
-  static auto Timed(std::int64_t* nanos, F&& f) {
-    const auto t0 = std::chrono::steady_clock::now();
-    auto result = f();
-    *nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
-    return result;
-  }
-  absl::Status OpenSegment();
-  absl::Status CloseSegment();
   void Fail(const absl::Status& status);
+  // Rotates before the batch whose first record is `first_sequence` if the
+  // active segment has reached its size limit.
+  void RotateIfFull(std::uint64_t first_sequence);
+  // Tells the checkpointer once checkpoint_bytes have been written.
+  void CheckpointIfDue();
   // Rotates for a waiting checkpoint, if one asked; true if it did.
   bool ServeRotation();
   void PublishDurable();
@@ -454,22 +348,10 @@ class JournalWriter {
 
   // Finds or creates the calling thread's producer and caches it.
   Producer* RegisterThisThread();
-  Producer* FindOrCreateProducer();
   // Bumps wake for every producer this batch drained (async mode): a
   // producer blocked on a full ring goes on now instead of after the
   // fdatasync.
   void ReleaseRoomWaiters();
-  // Calls f(Producer*) for every registered producer and the shared one
-  // (not the control producer).
-  template <typename F>
-  void ForEachProducer(F&& f) {
-    // Acquire: pairs with the release stores that publish a new producer.
-    const std::size_t used = producers_used_.load(std::memory_order_acquire);
-    for (std::size_t i = 0; i < used; ++i) {
-      if (Producer* p = producers_[i].load(std::memory_order_acquire)) f(p);
-    }
-    f(&shared_producer_);
-  }
 
   const WriterOptions options_;
   const Durability durability_;  // read by every Push; written once
@@ -478,11 +360,7 @@ class JournalWriter {
   // returned for a new writer at the same address.
   const std::uint64_t id_;
 
-  std::unique_ptr<std::atomic<Producer*>[]> producers_;
-  std::atomic<std::size_t> producers_used_{0};
-  std::mutex create_mu_;  // serialises producer creation
-  Producer shared_producer_;
-  std::mutex shared_mu_;
+  ProducerTable producers_;
 
   // Control queue.
   // std::mutex rather than absl::Mutex throughout: Debian's Abseil is not
@@ -506,31 +384,17 @@ class JournalWriter {
   std::condition_variable wake_cv_;
   bool kicked_ = false;  // guarded by wake_mu_
 
-  std::unique_ptr<internal::WritableFile> file_;
-  std::uint64_t next_sequence_;
-  std::uint64_t segment_first_ = 0;
-  std::uint64_t segment_bytes_ = 0;
+  ActiveSegment segment_;
+  BatchEncoder encoder_;  // owns the next record's sequence number
   std::uint64_t bytes_since_checkpoint_ = 0;
   std::vector<Entry> scratch_;
   std::vector<Control> control_batch_;
-  struct Acc {
-    std::uint32_t sku;
-    std::uint64_t take;
-    std::uint64_t restock;
-  };
-  std::vector<std::int32_t> acc_of_sku_;  // index into accs_, -1 if none
-  std::vector<Acc> accs_;
-  // The batch being encoded. Grown without zero-filling (default_init):
-  // every byte is written by an encoder right after.
-  boost::container::vector<char> buffer_;
   std::size_t batch_changes_ = 0;
   // Journal thread only: producers the last commit woke, and its fdatasync's
   // duration (GatherWoken).
   std::size_t woken_ = 0;
   std::size_t drain_start_ = 0;  // Collect's round-robin start
   std::int64_t last_sync_nanos_ = 0;
-  Entry group_[kOrderEntriesMax];  // the order group being assembled
-  std::size_t group_have_ = 0, group_need_ = 0;
 
   // Rotation requests from the checkpointer.
   std::mutex rotate_mu_;

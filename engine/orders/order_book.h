@@ -62,7 +62,12 @@
 // serialised by an internal mutex. The Restore* recovery entry points
 // REQUIRE no concurrent calls of any kind.
 //
-// Memory ordering: see orders.cc, "Memory ordering", for each edge.
+// Memory ordering: see orders/order_slot.h, "Memory ordering", for each edge.
+//
+// Code: order_book.cc (construction, id shards, Get), order_reserve.cc,
+// order_close.cc (commit, cancel, return), expiry.cc (the driver),
+// retention.cc (forgetting), order_slots.cc (the slot allocator),
+// order_restore.cc (the Restore* entry points).
 #ifndef FLASHSTOCK_ORDERS_ORDER_BOOK_H_
 #define FLASHSTOCK_ORDERS_ORDER_BOOK_H_
 
@@ -83,6 +88,7 @@
 #include "flashstock/order.h"
 #include "flashstock/outcome.h"
 #include "flashstock/sku_handle.h"
+#include "orders/lateness_histogram.h"
 #include "orders/order_journal.h"
 
 namespace flashstock {
@@ -167,7 +173,7 @@ class OrderBook {
 
   OrderResult Normalise(std::span<const OrderLine> lines, Normalised* out) const;
   Shard& ShardFor(OrderId id) const;
-  // One operation's journal reservation (orders.cc).
+  // One operation's journal reservation (orders/prepared.h).
   class Prepared;
   // Reserve, step 1: under the shard mutex, a new slot for `id` (RESERVING,
   // filed under the id, index and clock reading set) or, for a known id,
@@ -181,6 +187,13 @@ class OrderBook {
   };
   Outcome ClaimSlot(Shard& shard, OrderId id, const Normalised& norm, std::int64_t ttl_ms, Prepared& prepared,
                     Claim* claim);
+  // ClaimSlot's two cases, both under the shard mutex. FillSlot: files the
+  // new slot `index` under `id`. AnswerRetry: the answer for a known id in
+  // slot `index` (kOrderConflict for other lines), or nullopt while its
+  // first reserve or a close is still moving: look again.
+  void FillSlot(Shard& shard, std::uint32_t index, OrderId id, const Normalised& norm, std::int64_t ttl_ms,
+                Claim* claim);
+  std::optional<Outcome> AnswerRetry(std::uint32_t index, const Normalised& norm, Claim* claim) const;
   // Reserve, step 2: holds every line or none, journals, publishes.
   OrderResult HoldLines(Shard& shard, std::uint32_t index, const Normalised& norm, std::int64_t now,
                         Prepared& prepared);
@@ -206,7 +219,7 @@ class OrderBook {
   // the free list with one compare-and-swap.
   void FreeChain(std::uint32_t first, std::uint32_t last);
   void HandOff(Shard& shard, std::uint32_t index);
-  // When the settled slot (state word `word`) is forgotten; see ForgetAt in orders.cc.
+  // When the settled slot (state word `word`) is forgotten; see ForgetAt in retention.cc.
   std::int64_t ForgetAt(const Slot& slot, std::uint32_t word) const;
   static std::size_t ShardIndex(std::size_t hash);
   // A final state (or FAILED) with no stock still moving: only its forget
@@ -228,7 +241,6 @@ class OrderBook {
   void FinishExpiries(std::int64_t now_nanos);
   void ScheduleForget(std::uint32_t index, std::uint32_t word, std::int64_t now_nanos);
   void ForgetDue(std::int64_t now_nanos);
-  void RecordLateness(std::int64_t nanos);
   // Journaling helpers (null journal_: no-ops).
   OrderEvent EventOf(const Slot& slot, OrderState state, std::int64_t now_nanos) const;
   OrderResult Acknowledge(OrderResult result, const OrderTicket* tickets, std::size_t count);
@@ -267,8 +279,7 @@ class OrderBook {
   OrderTicket expiring_last_{};
   // Written by the driver only (under sweep_mu_), read by anyone: relaxed.
   std::atomic<std::uint64_t> sweeps_{0}, expired_{0}, forgotten_{0}, scheduled_{0}, helped_sweeps_{0};
-  std::atomic<std::int64_t> lateness_max_nanos_{0};
-  std::unique_ptr<std::atomic<std::uint64_t>[]> lateness_histogram_;
+  internal::LatenessHistogram lateness_;
 
   // Journal tickets per slot, parallel to slots_ (raw memory, written before
   // read): `reserve` (or the failed reserve) written before HELD/FAILED is
