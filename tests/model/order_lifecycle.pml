@@ -1,4 +1,4 @@
-/* The order lifecycle of engine/orders.cc, checked over every interleaving.
+/* The order lifecycle of engine/orders/ (order_reserve.cc, order_close.cc, expiry.cc), checked over every interleaving.
  *
  * One order holding Q units races a COMMIT and a CANCEL (API threads:
  * Decide, under the shard mutex), the expiry driver (Visit: its CAS is

@@ -86,7 +86,7 @@ inline constexpr std::int64_t kEscrowAutoCoolMs = 1000;
 
 // Lines per order, after lines naming the same SKU are summed. A cart of ten
 // distinct items covers flash-sale checkouts; ten 8-byte lines plus the slot
-// header fill exactly two cache lines (engine/orders/orders.cc asserts it).
+// header fill exactly two cache lines (engine/orders/order_book.cc asserts it).
 inline constexpr std::size_t kOrderLinesMax = 10;
 
 // Units per order line (after summing). A cart line of a billion units is a
